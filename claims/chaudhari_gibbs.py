@@ -1,0 +1,83 @@
+"""The chain x <- x - alpha grad f + sqrt(2/beta) zeta, zeta ~ N(0, alpha I), has stationary density
+exp(-beta f)/Z for small alpha, on non-convex f.
+
+Chaudhari, lecture notes "Stochastic gradient descent, Entropy-SGD" (2019), Sec. 3.3, eq. 4.
+"""
+import numpy as np
+from scipy import integrate
+
+from sgdcheck import Claim, Source, Tolerance, at_least, at_most, combine
+from sgdcheck.figures import figure, panel, series
+from sgdcheck.landscapes import DoubleWell, gibbs_cdf_1d, gibbs_density_1d
+from sgdcheck.samplers import langevin
+
+CLAIM = Claim(
+    id="chaudhari.gibbs",
+    source=Source("Chaudhari 2019 lecture notes", "Sec. 3.3, eq. 4"),
+    statement="For small alpha the chain x <- x - alpha grad f + sqrt(2/beta) zeta, zeta ~ N(0, alpha I), has "
+              "stationary density proportional to exp(-beta f), also for non-convex f.",
+    paper={"stationary density": "exp(-beta f)/Z"},
+    tolerance=Tolerance(atol=0.04, note="Kolmogorov-Smirnov distance of independent chains' end points; "
+                                        "the sampling noise alone is about 0.01"),
+)
+BETA, ALPHA, COARSE = 3.0, 0.005, 0.02
+GRID = np.linspace(-3, 3, 6001)
+
+
+def _ks(samples, cdf):
+    samples = np.sort(samples)
+    model = np.interp(samples, GRID, cdf)
+    ecdf = np.arange(1, samples.size + 1) / samples.size
+    return float(np.max(np.maximum(np.abs(ecdf - model), np.abs(ecdf - 1 / samples.size - model))))
+
+
+def _marginal_cdfs_2d(pot, beta):
+    x = GRID[::20]
+    xx, yy = np.meshgrid(x, x, indexing="ij")
+    logp = -beta * pot.value(np.c_[xx.ravel(), yy.ravel()]).reshape(xx.shape)
+    p = np.exp(logp - logp.max())
+    out = []
+    for axis in (1, 0):
+        marginal = np.trapezoid(p, x, axis=axis)
+        cdf = integrate.cumulative_trapezoid(marginal, x, initial=0)
+        out.append(np.interp(GRID, x, cdf / cdf[-1]))
+    return out
+
+
+def test_gibbs(scale, evidence):
+    chains = scale.pick(smoke=10000, full=40000, paper=100000)
+    steps = scale.pick(smoke=5000, full=20000)
+    one = DoubleWell(1, tilt=0.3)
+    two = DoubleWell(2, tilt=0.2, coupling=0.5)
+    cdf1, wrong1 = gibbs_cdf_1d(one, BETA, GRID), gibbs_cdf_1d(one, 2 * BETA, GRID)
+    cdf2, wrong2 = _marginal_cdfs_2d(two, BETA), _marginal_cdfs_2d(two, 2 * BETA)
+    ks, ks_wrong, ks_coarse = [], [], []
+    for seed in scale.seeds:
+        rng = np.random.default_rng(seed)
+        end1 = langevin(one, rng.uniform(-2, 2, (chains, 1)), ALPHA, 1 / BETA, steps, rng).x[:, 0]
+        end2 = langevin(two, rng.uniform(-2, 2, (chains, 2)), ALPHA, 1 / BETA, steps, rng).x
+        coarse = langevin(one, rng.uniform(-2, 2, (chains, 1)), COARSE, 1 / BETA, steps // 4, rng).x[:, 0]
+        ks.append(max(_ks(end1, cdf1), _ks(end2[:, 0], cdf2[0]), _ks(end2[:, 1], cdf2[1])))
+        ks_wrong.append(max(_ks(end1, wrong1), _ks(end2[:, 0], wrong2[0]), _ks(end2[:, 1], wrong2[1])))
+        ks_coarse.append(_ks(coarse, cdf1))
+        if seed == scale.seeds[0]:
+            hist, edges = np.histogram(end1, bins=60, range=(-2.5, 2.5), density=True)
+    evidence.record(ks_distance=float(np.mean(ks)), ks_sampling_noise_scale=float(0.87 / np.sqrt(chains)),
+                    ks_distance_at_coarse_alpha=float(np.mean(ks_coarse)), ks_distance_vs_wrong_beta=float(np.mean(ks_wrong)))
+    evidence.finding(f"The discretisation bias grows with the step: KS distance {np.mean(ks):.4f} at alpha = {ALPHA} "
+                     f"(max over the 1-D well and both 2-D marginals) and {np.mean(ks_coarse):.4f} at alpha = {COARSE} "
+                     f"(1-D well, beta = {BETA}).")
+    centres = 0.5 * (edges[1:] + edges[:-1])
+    evidence.figure("density", figure("Langevin chain vs Gibbs density exp(-beta f)/Z", [
+        panel(f"f = (x^2 - 1)^2 + 0.3 x, beta = {BETA}, alpha = {ALPHA}", "x", "density",
+              [series("step", centres.tolist(), hist.tolist(), f"{chains} chain end points"),
+               series("line", GRID[::10].tolist(), gibbs_density_1d(one, BETA, GRID)[::10].tolist(),
+                      "exp(-beta f)/Z", color="k")]),
+    ]))
+    tol = CLAIM.tolerance.atol
+    verdict = combine([at_most(ks, tol, what="max KS distance (1-D, both 2-D marginals)"),
+                       at_least(np.subtract(ks_coarse, ks), 0.0, what=f"KS(alpha={COARSE}) - KS(alpha={ALPHA})")])
+    evidence.conclude(CLAIM, verdict,
+                      seeds=scale.seeds,
+                      negative_control=("the stationary density is exp(-2 beta f)/Z",
+                                        at_most(ks_wrong, tol, what="max KS distance to exp(-2 beta f)")))

@@ -1,0 +1,74 @@
+"""Condition (8) implies the box a <= 2/eta, s <= sqrt(B(n-1)/(n-B))/eta.
+
+Wu, Ma & E (NeurIPS 2018), eq. 9 (and the Wu 2020 slides): each of the two PSD terms of (8)
+must satisfy the stability condition on its own.
+"""
+import numpy as np
+
+from sgdcheck import (Claim, Source, Tolerance, combine, criterion, critical_lr, holds_for_all, necessary_box,
+                      sharpness_nonuniformity)
+from sgdcheck.figures import figure, panel, series
+from sgdcheck.search import search_counterexample
+from sgdcheck.strategies import StabilityCase, psd_hessians, random_psd
+from hypothesis import strategies as st
+
+CLAIM = Claim(
+    id="wu2018.necessary-box",
+    source=Source("Wu, Ma & E 2018", "eq. 9"),
+    statement="Every minimum that satisfies condition (8) lies in the box 0 <= a <= 2/eta, "
+              "0 <= s <= (1/eta) sqrt(B(n-1)/(n-B)) (about sqrt(B)/eta).",
+    paper={"a_max": "2/eta", "s_max": "sqrt(B(n-1)/(n-B))/eta"},
+    tolerance=Tolerance(rtol=1e-9, note="round-off at the boundary"),
+)
+
+
+@st.composite
+def stable_cases(draw):
+    """Cases that satisfy (8): lr = u * critical lr, u in (0, 1], boundary included."""
+    h = draw(psd_hessians(min_n=1, max_n=6, max_d=3))
+    if float(np.linalg.eigvalsh(h.mean(0))[-1]) < 1e-6:
+        h = h + np.eye(h.shape[1])[None]
+    batch = draw(st.integers(1, h.shape[0]))
+    u = draw(st.one_of(st.just(1.0), st.floats(0.01, 1.0)))
+    return StabilityCase(h, u * critical_lr(h, batch), batch)
+
+
+def _box_ratios(case, a_factor=2.0):
+    h, lr, batch = case
+    a, s = sharpness_nonuniformity(h)
+    _, s_max = necessary_box(lr, batch, h.shape[0])
+    return a * lr / a_factor, (0.0 if np.isinf(s_max) else s / s_max)
+
+
+def _in_box(case, a_factor=2.0) -> bool:
+    if criterion(*case) > 1 + 1e-9:
+        return True  # not a stable case (boundary round-off); the statement is about stable ones
+    ra, rs = _box_ratios(case, a_factor)
+    return ra <= 1 + 1e-9 and rs <= 1 + 1e-9
+
+
+def test_necessary_box(scale, evidence):
+    examples = scale.pick(smoke=300, full=3000, paper=10000)
+    seed = scale.seeds[0]
+    box = search_counterexample(stable_cases(), _in_box, max_examples=examples, seed=seed)
+    tighter = search_counterexample(stable_cases(), lambda c: _in_box(c, a_factor=1.0),
+                                    max_examples=examples, seed=seed)
+
+    rng = np.random.default_rng(seed)
+    ratios = []
+    for _ in range(300):
+        n = int(rng.integers(2, 9))
+        h, batch = random_psd(rng, n, int(rng.integers(1, 4))), int(rng.integers(1, n))
+        ratios.append(_box_ratios(StabilityCase(h, rng.uniform(0.2, 1.0) * critical_lr(h, batch), batch)))
+    ra, rs = np.array(ratios).T
+    evidence.record(examples=box.examples, counterexample=repr(box.counterexample) if box.found else None,
+                    max_a_eta_over_2=float(ra.max()), max_s_over_s_max=float(rs.max()))
+    evidence.figure("stability-box", figure("Stable minima in the normalised sharpness-non-uniformity diagram", [
+        panel("300 random stable cases (criterion <= 1)", "a eta / 2", "s / s_max",
+              [series("scatter", ra.tolist(), rs.tolist(), "stable minima"),
+               series("line", [0, 1, 1], [1, 1, 0], "box of eq. 9", color="k")]),
+    ]))
+    verdict = holds_for_all(box.examples, box.counterexample, "stable => inside the box of eq. 9")
+    control = holds_for_all(tighter.examples, tighter.counterexample, "stable => a <= 1/eta")
+    evidence.conclude(CLAIM, combine([verdict]), seeds=[seed],
+                      negative_control=("a tighter box a <= 1/eta", control))

@@ -1,0 +1,84 @@
+"""On a convex empirical risk, GD keeps ||theta_t|| <= ||theta_0|| + 2 ||theta_bar||.
+
+Wu 2020 slides (SJTU summer school), "Implicit bias of GD for general convex problems"
+(the proof bounds ||theta_t - theta_bar|| <= ||theta_0 - theta_bar|| with a Lyapunov function).
+"""
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from sgdcheck import Claim, Source, Tolerance, combine, holds_for_all
+from sgdcheck.linear import RidgeLogistic
+from sgdcheck.search import search_counterexample
+
+CLAIM = Claim(
+    id="wu2020.convex-norm-bound",
+    source=Source("Wu 2020 slides", "Theorem (implicit bias of GD for general convex problems)"),
+    statement="Along GD on a convex empirical risk, ||theta_t|| <= ||theta_0|| + 2 ||theta_bar||, theta_bar the "
+              "minimum-norm minimiser.",
+    paper={"bound": "||theta_0|| + 2 ||theta_bar||"},
+    tolerance=Tolerance(rtol=1e-9, note="round-off"),
+)
+ENTRY = st.floats(-3, 3, allow_nan=False, width=64)
+STEPS = 400
+
+
+@st.composite
+def problems(draw):
+    """Least squares (d > n, theta_bar = X^+ y) or L2-regularised logistic regression (unique minimiser)."""
+    kind = draw(st.sampled_from(["least-squares", "ridge-logistic"]))
+    n = draw(st.integers(1, 8))
+    d = draw(st.integers(n + 1, 10)) if kind == "least-squares" else draw(st.integers(1, 5))
+    x = draw(arrays(np.float64, (n, d), elements=ENTRY))
+    theta0 = draw(arrays(np.float64, d, elements=ENTRY))
+    if kind == "least-squares":
+        y = draw(arrays(np.float64, n, elements=ENTRY))
+    else:
+        y = np.where(draw(arrays(np.bool_, n)), 1.0, -1.0)
+    return kind, x, y, theta0
+
+
+def trajectory_norms(problem):
+    """||theta_t|| along GD with eta = 1/L, and ||theta_bar||."""
+    kind, x, y, theta0 = problem
+    n = x.shape[0]
+    if kind == "least-squares":
+        smooth = max(np.linalg.eigvalsh(x.T @ x / n)[-1], 1e-12)
+        theta_bar = np.linalg.pinv(x) @ y
+        grad = lambda t: x.T @ (x @ t - y) / n
+    else:
+        model = RidgeLogistic(x, y, lam=0.01)
+        smooth, theta_bar, grad = model.smooth, model.minimizer(), model.grad
+    theta, norms = theta0.copy(), [np.linalg.norm(theta0)]
+    for _ in range(STEPS):
+        theta = theta - grad(theta) / smooth
+        norms.append(np.linalg.norm(theta))
+    return np.array(norms), float(np.linalg.norm(theta_bar))
+
+
+def _bounded(problem, factor=2.0) -> bool:
+    norms, bar = trajectory_norms(problem)
+    bound = norms[0] + factor * bar
+    return bool(np.all(norms <= bound * (1 + 1e-9) + 1e-12))
+
+
+def test_convex_norm_bound(scale, evidence):
+    examples = scale.pick(smoke=200, full=2000, paper=5000)
+    seed = scale.seeds[0]
+    bound = search_counterexample(problems(), _bounded, max_examples=examples, seed=seed)
+    never_grows = search_counterexample(problems(), lambda p: _bounded(p, factor=0.0), max_examples=examples, seed=seed)
+    rng = np.random.default_rng(seed)
+    tightness = []
+    for _ in range(100):
+        n, d = int(rng.integers(2, 6)), int(rng.integers(6, 12))
+        norms, bar = trajectory_norms(("least-squares", rng.normal(size=(n, d)), rng.normal(size=n), np.zeros(d)))
+        tightness.append(norms.max() / (norms[0] + 2 * bar))
+    evidence.record(examples=bound.examples, counterexample=repr(bound.counterexample) if bound.found else None,
+                    max_norm_over_bound_from_zero=float(max(tightness)))
+    evidence.finding(f"From theta_0 = 0 on random least squares, max_t ||theta_t|| reaches at most "
+                     f"{max(tightness):.3f} of the bound: GD from zero stays within ||theta_bar||, half the bound.")
+    evidence.conclude(
+        CLAIM, combine([holds_for_all(bound.examples, bound.counterexample, "||theta_t|| <= ||theta_0|| + 2||theta_bar||")]),
+        seeds=[seed],
+        negative_control=("GD never increases the norm: ||theta_t|| <= ||theta_0||",
+                          holds_for_all(never_grows.examples, never_grows.counterexample, "||theta_t|| <= ||theta_0||")))

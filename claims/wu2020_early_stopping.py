@@ -1,0 +1,87 @@
+"""GD on noisy over-parameterised linear regression: the error first falls fast, then rises slowly;
+E e(t) <~ exp(-2 sigma_1^2 t / n) + eps^2 t, and stopping at T_0 gives e <~ n eps^2/sigma_1^2 log^2(.).
+
+Wu 2020 slides (SJTU summer school), "Slow deterioration of the generalization error".
+With beta* = v_1 the exact expectation for discrete GD from 0 is
+E e(k) = r_1^{2k} + eps^2 sum_j (1 - r_j^k)^2 / sigma_j^2, r_j = 1 - eta sigma_j^2 / n.
+"""
+import numpy as np
+
+from sgdcheck import Claim, Source, Tolerance, combine, holds, holds_for_all, within
+from sgdcheck.figures import figure, panel, series
+from sgdcheck.linear import early_stopping_curve
+
+CLAIM = Claim(
+    id="wu2020.early-stopping",
+    source=Source("Wu 2020 slides", "Theorem (slow deterioration of the generalization error)"),
+    statement="GD from 0 on y = X beta* + noise (beta* = v_1, d > n): the parameter error falls like "
+              "exp(-2 sigma_1^2 t/n), then rises slowly (<~ eps^2 t); E e(t) <= exp(-2 sigma_1^2 t/n) + eps^2 t and "
+              "E e(T_0) <~ (n eps^2/sigma_1^2) log^2(2 sigma_1^2/(n eps^2)).",
+    paper={"bound": "exp(-2 sigma_1^2 t/n) + eps^2 t", "T_0": "n/(2 sigma_1^2) log(2 sigma_1^2/(n eps^2))"},
+    tolerance=Tolerance(rtol=0.1, note="simulated mean vs exact expectation at each checkpoint"),
+)
+N, D, NOISE, LR = 40, 80, 0.05, 0.2
+LAST = 10_000
+
+
+def design(rng):
+    """X = U diag(s) V^T with s_1^2/n = 1 and s_j^2/n = 0.3/j: signal on top, slow noise directions."""
+    u, _ = np.linalg.qr(rng.normal(size=(N, N)))
+    v, _ = np.linalg.qr(rng.normal(size=(D, N)))
+    s = np.sqrt(N * np.r_[1.0, 0.3 / np.arange(2, N + 1)])
+    return (u * s) @ v.T, s, v
+
+
+def test_early_stopping(scale, evidence):
+    realisations = scale.pick(smoke=200, full=1000, paper=2000)
+    rng = np.random.default_rng(1234)
+    x, s, v = design(rng)
+    beta_star = v[:, 0]
+    checkpoints = np.unique(np.geomspace(1, LAST, 25).astype(int))
+    exact = early_stopping_curve(s, N, LR, checkpoints, NOISE, np.eye(N)[0])
+    ratios, simulated = [], []
+    for seed in scale.seeds:
+        noise = NOISE * np.random.default_rng(seed).normal(size=(N, realisations))
+        y = (x @ beta_star)[:, None] + noise
+        beta, step, errors = np.zeros((D, realisations)), 0, []
+        for k in checkpoints:
+            for _ in range(k - step):
+                beta -= LR / N * (x.T @ (x @ beta - y))
+            step = k
+            errors.append(((beta - beta_star[:, None]) ** 2).sum(0).mean())
+        simulated.append(errors)
+        ratios.append(np.array(errors) / exact)
+    ratios, simulated = np.array(ratios), np.array(simulated).mean(0)
+    t = LR * checkpoints
+    bound = np.exp(-2 * s[0] ** 2 * t / N) + NOISE**2 * t
+    fine = np.arange(0, LAST + 1)
+    exact_fine = early_stopping_curve(s, N, LR, fine, NOISE, np.eye(N)[0])
+    best = int(np.argmin(exact_fine))
+    t0 = N / (2 * s[0] ** 2) * np.log(2 * s[0] ** 2 / (N * NOISE**2))
+    e_t0 = float(early_stopping_curve(s, N, LR, [int(round(t0 / LR))], NOISE, np.eye(N)[0])[0])
+    t0_bound = N * NOISE**2 / s[0] ** 2 * np.log(2 * s[0] ** 2 / (N * NOISE**2)) ** 2
+    evidence.record(best_step=best, error_at_best=float(exact_fine[best]), error_at_start=1.0,
+                    error_at_end=float(exact_fine[-1]), T0=float(t0), error_at_T0=e_t0, T0_bound=float(t0_bound),
+                    worst_ratio_simulated_over_exact=float(np.abs(ratios.mean(0) - 1).max() + 1))
+    violations = [(int(k), float(e), float(b)) for k, e, b in zip(checkpoints, exact, bound) if e > b]
+    evidence.figure("error-curve", figure("Early stopping: parameter error of GD on noisy linear regression", [
+        panel(f"n = {N}, d = {D}, eps = {NOISE}", "GD step k (t = eta k)", "E ||beta_k - beta*||^2",
+              [series("line", checkpoints.tolist(), simulated.tolist(), "simulated mean", marker="o"),
+               series("line", fine[1::20].tolist(), exact_fine[1::20].tolist(), "exact expectation", color="k"),
+               series("line", checkpoints.tolist(), bound.tolist(), "bound exp(-2 s1^2 t/n) + eps^2 t", ls="--")],
+              xscale="log", yscale="log", vlines=[(t0, "T_0")]),
+    ]))
+    tol = CLAIM.tolerance.rtol
+    verdict = combine([
+        *[within(ratios[:, i], 1 - tol, 1 + tol, what=f"simulated/exact at k = {k}")
+          for i, k in enumerate(checkpoints)],
+        holds_for_all(len(checkpoints), violations[0] if violations else None,
+                      "E e(t) <= exp(-2 s1^2 t/n) + eps^2 t"),
+        holds(exact_fine[best] < 0.1 * exact_fine[0] and exact_fine[-1] > 2 * exact_fine[best],
+              "the exact error falls below 10% of e(0), then rises above twice its minimum"),
+        holds(e_t0 <= t0_bound, f"E e(T_0) = {e_t0:.3g} <= (n eps^2/s1^2) log^2(.) = {t0_bound:.3g}"),
+    ])
+    late = simulated[-1] / simulated[np.argmin(simulated)]
+    control = holds(late <= 1.0, f"simulated final/minimum error = {late:.3g} <= 1")
+    evidence.conclude(CLAIM, verdict, seeds=scale.seeds,
+                      negative_control=("the error decreases monotonically (no early-stopping benefit)", control))

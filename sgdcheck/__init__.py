@@ -1,0 +1,38 @@
+"""sgdcheck: the claims of SGD's implicit-bias theory as executable, falsifiable checks.
+
+Public API, grouped:
+- declaring claims and evidence: Claim, Source, Tolerance, Evidence, known_refutation
+- statistics and verdicts: Verdict, mean_interval, binomial_interval, within, at_most,
+  at_least, proportion, holds_for_all, equals, precondition, combine
+- exact stability math: criterion, mean_square_rate, sharpness_nonuniformity,
+  minibatch_second_moment, second_moment_operator, critical_lr, necessary_box
+- scales: Scale, SCALES, get_scale
+- errors: SgdcheckError and its subclasses
+"""
+from .claim import Claim, Source, Tolerance
+from .errors import (ClaimDeclarationError, ClaimInconclusive, ClaimRefuted, InvalidArgumentError,
+                     NegativeControlFailed, ReportError, SgdcheckError)
+from .evidence import Evidence, known_refutation
+from .scale import SCALES, Scale, get_scale
+from .stability import (critical_lr, criterion, mean_square_rate, minibatch_second_moment, necessary_box,
+                        second_moment_operator, sharpness_nonuniformity)
+from .stats import (Verdict, at_least, at_most, binomial_interval, combine, equals, holds, holds_for_all,
+                    mean_interval, precondition, proportion, within)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    # declaring claims and their evidence
+    "Claim", "Source", "Tolerance", "Evidence", "known_refutation",
+    # statistics and verdicts
+    "Verdict", "mean_interval", "binomial_interval", "within", "at_most", "at_least", "proportion",
+    "holds_for_all", "holds", "equals", "precondition", "combine",
+    # exact stability math
+    "criterion", "mean_square_rate", "sharpness_nonuniformity", "minibatch_second_moment",
+    "second_moment_operator", "critical_lr", "necessary_box",
+    # scales
+    "Scale", "SCALES", "get_scale",
+    # errors
+    "SgdcheckError", "ClaimDeclarationError", "InvalidArgumentError", "ReportError",
+    "ClaimRefuted", "ClaimInconclusive", "NegativeControlFailed",
+]

@@ -1,0 +1,98 @@
+"""The evidence of one claim test: what was measured, the verdict, the negative control.
+
+A claim test records through the `evidence` fixture and ends with :meth:`Evidence.conclude`,
+which attaches everything to the test's report (so it travels from pytest-xdist workers to the
+controller) and then passes only if the claim replicated and its negative control was refuted.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .claim import Claim
+from .errors import ClaimInconclusive, ClaimRefuted, InvalidArgumentError, NegativeControlFailed
+from .jsonable import jsonable
+from .stats import INCONCLUSIVE, REFUTED, REPLICATED, Verdict
+
+PROPERTY_KEY = "sgdcheck.evidence"
+
+
+class Evidence:
+    def __init__(self, node, scale, device: str = "cpu"):
+        self._node, self.scale, self.device = node, scale, device
+        self.measured: dict[str, Any] = {}
+        self.details: dict[str, Any] = {}
+        self.findings: list[str] = []
+        self.figures: dict[str, dict] = {}
+        marker = node.get_closest_marker("xfail") if node is not None else None
+        self.known_refutation = marker.kwargs.get("reason", "") if marker else None
+        self.concluded = False
+
+    def record(self, **measured) -> None:
+        """Headline measurements, shown next to the paper's values."""
+        self.measured.update(jsonable(measured))
+
+    def detail(self, **details) -> None:
+        """Supporting data (per-seed values, counterexamples, intermediate quantities)."""
+        self.details.update(jsonable(details))
+
+    def finding(self, text: str) -> None:
+        """Something the experiment showed beyond the verdict (a counterexample, a convention slip)."""
+        self.findings.append(text)
+
+    def figure(self, name: str, spec: dict) -> None:
+        self.figures[name] = spec
+
+    def conclude(self, claim: Claim, verdict: Verdict, *, negative_control: tuple[str, Verdict],
+                 seeds, case: str = "") -> Verdict:
+        """Attach the evidence to the test report, then pass or fail the test on the verdict."""
+        if self.concluded:
+            raise InvalidArgumentError(f"{claim.id}: conclude() was called twice in one test")
+        control_statement, control = negative_control
+        payload = {
+            **claim.describe(),
+            "case": case,
+            "verdict": verdict.verdict,
+            "reason": verdict.reason,
+            "measured": self.measured,
+            "details": self.details,
+            "findings": self.findings,
+            "figures": self.figures,
+            "negative_control": {"statement": control_statement, **control.as_dict()},
+            "scale": self.scale.name,
+            "seeds": jsonable(list(seeds)),
+            "device": self.device,
+            "known_refutation": self.known_refutation,
+            "test": self._node.nodeid if self._node is not None else "",
+        }
+        if self._node is not None:
+            self._node.user_properties.append((PROPERTY_KEY, json.dumps(payload)))
+        self.concluded = True
+        if control.verdict != REFUTED:
+            raise NegativeControlFailed(claim.id, control.verdict,
+                                        f"negative control '{control_statement}' was not refuted: {control.reason}")
+        if verdict.verdict == REFUTED:
+            raise ClaimRefuted(claim.id, REFUTED, verdict.reason)
+        if verdict.verdict == INCONCLUSIVE:
+            raise ClaimInconclusive(claim.id, INCONCLUSIVE, verdict.reason)
+        assert verdict.verdict == REPLICATED
+        return verdict
+
+
+def known_refutation(reason: str):
+    """Mark a claim the evidence contradicts: a strict xfail on ClaimRefuted only, so the suite stays
+    green while the evidence says 'refuted' and fails the day it says anything else (replicated,
+    inconclusive, or a negative control that was not refuted)."""
+    import pytest
+
+    if not reason.strip():
+        raise InvalidArgumentError("a known refutation must say why")
+    return pytest.mark.xfail(raises=ClaimRefuted, strict=True, reason=reason)
+
+
+def read_payload(user_properties) -> dict | None:
+    """The evidence a claim test attached to its report, if any."""
+    for key, value in user_properties or ():
+        if key == PROPERTY_KEY:
+            return json.loads(value)
+    return None

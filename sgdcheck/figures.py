@@ -1,0 +1,89 @@
+"""Figures as data: a claim describes its figure declaratively, the report draws it.
+
+Because the specification lives in the evidence (JSON), a report can be redrawn from
+`latest.json` alone, without rerunning a claim.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .errors import ReportError
+from .jsonable import jsonable
+
+SERIES_KINDS = ("line", "scatter", "band", "bar", "step")
+
+
+def series(kind: str, x, y, label: str = "", **style) -> dict:
+    """One series. kind: line, scatter, step, bar (x are labels or positions) or band (y = (low, high))."""
+    if kind not in SERIES_KINDS:
+        raise ReportError(f"unknown series kind {kind!r}; use one of {SERIES_KINDS}")
+    return jsonable({"kind": kind, "x": x, "y": y, "label": label, "style": style}, digits=6)
+
+
+def panel(title: str, xlabel: str, ylabel: str, items, *, xscale="linear", yscale="linear",
+          hlines=(), vlines=()) -> dict:
+    """A set of axes; hlines / vlines are (value, label) pairs."""
+    return jsonable({"title": title, "xlabel": xlabel, "ylabel": ylabel, "series": list(items),
+                     "xscale": xscale, "yscale": yscale, "hlines": list(hlines), "vlines": list(vlines)},
+                    digits=6)
+
+
+def figure(title: str, panels) -> dict:
+    panels = list(panels)
+    if not panels:
+        raise ReportError("a figure needs at least one panel")
+    return {"title": title, "panels": panels}
+
+
+def render(spec: dict, path: Path) -> Path:
+    """Draw a figure specification to a PNG file."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = spec["panels"]
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.0), squeeze=False)
+    for ax, p in zip(axes[0], panels):
+        for s in p["series"]:
+            _draw(ax, s)
+        for value, label in p.get("hlines", []):
+            ax.axhline(_num(value), color="k", ls="--", lw=1, label=label or None)
+        for value, label in p.get("vlines", []):
+            ax.axvline(_num(value), color="gray", ls=":", lw=1, label=label or None)
+        ax.set(title=p["title"], xlabel=p["xlabel"], ylabel=p["ylabel"])
+        ax.set_xscale(p.get("xscale", "linear"))
+        ax.set_yscale(p.get("yscale", "linear"))
+        if any(s.get("label") for s in p["series"]) or p.get("hlines") or p.get("vlines"):
+            ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+    fig.suptitle(spec["title"], fontsize=11)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _num(value):
+    return float(value) if not isinstance(value, str) else float(value)
+
+
+def _draw(ax, s: dict) -> None:
+    kind, x, y, label, style = s["kind"], s["x"], s["y"], s.get("label") or None, s.get("style", {})
+    if kind == "line":
+        ax.plot(x, [_num(v) for v in y], label=label, **style)
+    elif kind == "step":
+        ax.step(x, [_num(v) for v in y], where="mid", label=label, **style)
+    elif kind == "scatter":
+        ax.scatter(x, [_num(v) for v in y], label=label, s=style.pop("s", 12), **style)
+    elif kind == "band":
+        low, high = y
+        ax.fill_between(x, [_num(v) for v in low], [_num(v) for v in high], alpha=0.3, label=label, **style)
+    elif kind == "bar":
+        errors = style.pop("yerr", None)
+        offset = style.pop("offset", 0.0)
+        width = style.pop("width", 0.8)
+        positions = [i + offset for i in range(len(x))]
+        ax.bar(positions, [_num(v) for v in y], width=width, yerr=errors, label=label, capsize=3, **style)
+        ax.set_xticks(range(len(x)), [str(v) for v in x])

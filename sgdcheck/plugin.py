@@ -1,0 +1,173 @@
+"""The pytest plugin: markers, options (--scale, --device, --report-dir), the `evidence` fixture,
+a verdict table in the terminal summary, and the report written at the end of the session.
+
+Evidence travels on the test reports (user_properties), so collection works unchanged under
+pytest-xdist: workers run claims, the controller gathers their reports and writes the files.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from . import report as report_module
+from .errors import ReportError
+from .evidence import Evidence, read_payload
+from .scale import SCALE_NAMES, get_scale
+
+MARKERS = {
+    "gpu": "trains neural networks; at paper scale it needs a GPU (skipped with the reason when none)",
+    "slow": "takes more than a minute at smoke scale",
+    "property": "property-based test with hypothesis",
+}
+STASH = pytest.StashKey[dict]()
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("sgdcheck", "sgdcheck claims")
+    group.addoption("--scale", choices=SCALE_NAMES, default="smoke",
+                    help="size of every experiment: smoke (CI), full (CPU, hours), paper (the papers' setups)")
+    group.addoption("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                    help="where networks train: auto picks cuda when available")
+    group.addoption("--report-dir", default=None,
+                    help="where latest.json / latest.md / figures go (default: reports/ for smoke, "
+                         "reports/<scale>/ otherwise, under the rootdir)")
+    group.addoption("--no-report", action="store_true", help="write no report files")
+
+
+def pytest_configure(config):
+    for name, text in MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {text}")
+    config.stash[STASH] = {"payloads": []}
+    config.pluginmanager.register(EvidenceCollector(config), "sgdcheck-evidence-collector")
+    _hypothesis_profiles()
+
+
+def _hypothesis_profiles():
+    try:
+        from hypothesis import HealthCheck, settings
+    except ImportError:  # hypothesis is a test extra
+        return
+    settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True,
+                              suppress_health_check=[HealthCheck.too_slow])
+    settings.register_profile("dev", deadline=None, max_examples=100)
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+
+
+def resolve_device(requested: str) -> str:
+    if requested == "cpu":
+        return "cpu"
+    try:
+        import torch
+        available = torch.cuda.is_available()
+    except ImportError:
+        available = False
+    if requested == "cuda" and not available:
+        raise pytest.UsageError("--device cuda was asked for, but torch sees no CUDA device")
+    return "cuda" if available else "cpu"
+
+
+def _device_label(device: str) -> str:
+    if device == "cuda":
+        import torch
+        return f"cuda ({torch.cuda.get_device_name(0)})"
+    return "cpu"
+
+
+def pytest_collection_modifyitems(config, items):
+    scale = config.getoption("--scale")
+    if scale != "paper":
+        return
+    device = resolve_device(config.getoption("--device"))
+    if device != "cuda":
+        skip = pytest.mark.skip(reason="paper scale trains the papers' networks and needs a GPU; none is visible")
+        for item in items:
+            if item.get_closest_marker("gpu"):
+                item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def scale(pytestconfig):
+    """The named scale of this run (see sgdcheck.scale)."""
+    return get_scale(pytestconfig.getoption("--scale"))
+
+
+@pytest.fixture(scope="session")
+def device(pytestconfig):
+    return resolve_device(pytestconfig.getoption("--device"))
+
+
+@pytest.fixture
+def evidence(request, scale):
+    """Records measurements, findings and figures, and concludes with a computed verdict.
+
+    Claims computed with numpy run on the CPU; claims that train on torch set evidence.device."""
+    return Evidence(request.node, scale, device="cpu")
+
+
+def _report_dir(config) -> Path | None:
+    if config.getoption("--no-report"):
+        return None
+    chosen = config.getoption("--report-dir")
+    if chosen:
+        return Path(chosen)
+    scale = config.getoption("--scale")
+    root = Path(config.rootpath) / "reports"
+    return root if scale == "smoke" else root / scale
+
+
+class EvidenceCollector:
+    """Gathers the evidence attached to test reports (also those coming from xdist workers)."""
+
+    def __init__(self, config):
+        self.config = config
+
+    def pytest_runtest_logreport(self, report):
+        if report.when != "call":
+            return
+        payload = read_payload(getattr(report, "user_properties", ()))
+        if payload is not None:
+            payload["duration_s"] = round(report.duration, 3)
+            self.config.stash[STASH]["payloads"].append(payload)
+
+    def pytest_sessionfinish(self, session, exitstatus):
+        config = session.config
+        if hasattr(config, "workerinput"):
+            return  # xdist worker: the controller writes the report
+        state = config.stash[STASH]
+        state["written"] = None
+        if not state["payloads"]:
+            return
+        if exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+            state["error"] = f"no report written: the session ended with {exitstatus!r}"
+            return
+        folder = _report_dir(config)
+        if folder is None:
+            return
+        header = report_module.run_header(config.getoption("--scale"),
+                                          _device_label(resolve_device(config.getoption("--device"))),
+                                          Path(config.rootpath), " ".join(["pytest", *sys.argv[1:]]))
+        try:
+            state["written"] = report_module.write(folder, header, state["payloads"])
+        except (ReportError, OSError) as error:
+            state["error"] = f"no report written: {error}"
+
+    def pytest_terminal_summary(self, terminalreporter, exitstatus, config):
+        state = config.stash.get(STASH, None)
+        if not state or not state["payloads"]:
+            return
+        entries = report_module.claim_entries(state["payloads"], run_id="")
+        write = terminalreporter.write_line
+        terminalreporter.section("sgdcheck verdicts")
+        width = max(len(cid) for cid in entries)
+        write(f"{'claim':<{width}}  {'verdict':<12}  {'control':<12}  measured  (paper)")
+        for cid, entry in sorted(entries.items()):
+            known = " (known)" if entry["known_refutation"] else ""
+            write(f"{cid:<{width}}  {entry['verdict'] + known:<12}  {entry['negative_control']['verdict']:<12}  "
+                  f"{report_module._short(entry['measured'], 70)}  ({report_module._short(entry['paper'], 40)})")
+        if state.get("written"):
+            write(f"report: {state['written']}")
+        elif state.get("error"):
+            write(state["error"], red=True)

@@ -1,0 +1,278 @@
+"""Replication reports: evidence -> latest.json, latest.md, figures/, history.jsonl.
+
+Writing is all-or-nothing: every file is first written into a staging folder next to the report
+and only then moved into place (os.replace is atomic), so an interrupted or failing run leaves
+the previous report intact. A report can be redrawn from its JSON: `sgdcheck-report reports/`.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import uuid
+from importlib import metadata
+from pathlib import Path
+
+from .errors import ReportError
+from .figures import render
+from .stats import INCONCLUSIVE, REFUTED, REPLICATED, Verdict, combine
+
+SCHEMA = 1
+CASE_FIELDS = ("case", "verdict", "reason", "measured", "details", "findings", "negative_control",
+               "seeds", "duration_s", "test", "figures")
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _git(*args: str, cwd: Path) -> str:
+    try:
+        return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=10,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def run_header(scale: str, device: str, root: Path, command: str = "") -> dict:
+    """Who ran what, where: commit, versions, device, date."""
+    commit = _git("rev-parse", "HEAD", cwd=root) or "unknown"
+    dirty = bool(_git("status", "--porcelain", "--untracked-files=no", cwd=root))
+    return {
+        "run_id": uuid.uuid4().hex[:12],
+        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "git_commit": commit + ("+dirty" if dirty else ""),
+        "scale": scale,
+        "device": device,
+        "python": platform.python_version(),
+        "torch": _version("torch"),
+        "numpy": _version("numpy"),
+        "scipy": _version("scipy"),
+        "hypothesis": _version("hypothesis"),
+        "platform": f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores",
+        "command": command,
+    }
+
+
+def claim_entries(payloads: list[dict], run_id: str) -> dict[str, dict]:
+    """Group the evidence of this run by claim; a claim's verdict combines its cases."""
+    grouped: dict[str, list[dict]] = {}
+    for payload in payloads:
+        grouped.setdefault(payload["id"], []).append(payload)
+    entries = {}
+    for claim_id, cases in grouped.items():
+        cases.sort(key=lambda c: c["case"])
+        first = cases[0]
+        main = combine([Verdict(c["verdict"], _labelled(c, c["reason"])) for c in cases])
+        controls = [c["negative_control"] for c in cases]
+        control_ok = all(c["verdict"] == REFUTED for c in controls)
+        entries[claim_id] = {
+            "id": claim_id,
+            "source": first["source"],
+            "statement": first["statement"],
+            "verdict": main.verdict,
+            "reason": main.reason,
+            "paper": first["paper"],
+            "measured": first["measured"] if len(cases) == 1 else {c["case"]: c["measured"] for c in cases},
+            "tolerance": first["tolerance"],
+            "notes": first["notes"],
+            "scale": first["scale"],
+            "seeds": sorted({s for c in cases for s in c["seeds"]}, key=str),
+            "device": first["device"],
+            "negative_control": {
+                "statement": " | ".join(dict.fromkeys(c["statement"] for c in controls)),
+                "verdict": REFUTED if control_ok else next(c["verdict"] for c in controls if c["verdict"] != REFUTED),
+                "reason": "; ".join(_labelled(k, c["reason"]) for k, c in zip(cases, controls)),
+            },
+            "known_refutation": first["known_refutation"],
+            "findings": [f for c in cases for f in c["findings"]],
+            "duration_s": round(sum(c.get("duration_s", 0.0) for c in cases), 3),
+            "run_id": run_id,
+            "cases": [{k: c.get(k) for k in CASE_FIELDS} for c in cases],
+        }
+    return entries
+
+
+def _labelled(case: dict, text: str) -> str:
+    return f"[{case['case']}] {text}" if case.get("case") else text
+
+
+def load(path: Path) -> dict:
+    """Read a report JSON, with a clear error when it is not one."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise ReportError(f"no report at {path}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ReportError(f"{path} is not a valid report (corrupt JSON: {error}); "
+                          f"delete it or restore it from git, then run again") from None
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA or "claims" not in data:
+        raise ReportError(f"{path} is not an sgdcheck report of schema {SCHEMA}")
+    return data
+
+
+def merge(previous: dict | None, header: dict, entries: dict[str, dict]) -> dict:
+    """Claims run now replace their old entries; the others keep theirs, with their own run header."""
+    claims = dict(previous["claims"]) if previous else {}
+    runs = dict(previous["runs"]) if previous else {}
+    claims.update(entries)
+    runs[header["run_id"]] = header
+    used = {c["run_id"] for c in claims.values()}
+    return {"schema": SCHEMA, "latest_run": header["run_id"],
+            "runs": {k: v for k, v in runs.items() if k in used},
+            "claims": dict(sorted(claims.items()))}
+
+
+def figure_name(claim_id: str, case: str, name: str) -> str:
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in f"{claim_id}-{case}-{name}")
+    return "figures/" + "_".join(filter(None, safe.split("_"))).strip("-") + ".png"
+
+
+def write(report_dir: Path, header: dict, payloads: list[dict]) -> Path:
+    """Merge this run's evidence into the report folder, atomically. Returns latest.md's path."""
+    report_dir = Path(report_dir)
+    report_dir.mkdir(parents=True, exist_ok=True)
+    latest = report_dir / "latest.json"
+    previous = load(latest) if latest.exists() else None
+    report = merge(previous, header, claim_entries(payloads, header["run_id"]))
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=report_dir))
+    try:
+        figures = _render_figures(report, staging, only=set(claim_entries(payloads, "").keys()))
+        (staging / "latest.md").write_text(markdown(report))
+        (staging / "latest.json").write_text(json.dumps(report, indent=1, sort_keys=False) + "\n")
+        history_line = json.dumps({"run": header, "verdicts": {
+            cid: {"verdict": c["verdict"], "negative_control": c["negative_control"]["verdict"]}
+            for cid, c in report["claims"].items() if c["run_id"] == header["run_id"]}}) + "\n"
+        (report_dir / "figures").mkdir(exist_ok=True)
+        for relative in figures:
+            os.replace(staging / relative, report_dir / relative)
+        os.replace(staging / "latest.md", report_dir / "latest.md")
+        os.replace(staging / "latest.json", latest)
+        with open(report_dir / "history.jsonl", "a") as history:
+            history.write(history_line)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return report_dir / "latest.md"
+
+
+def _render_figures(report: dict, folder: Path, only: set[str] | None = None) -> list[str]:
+    written = []
+    for claim in report["claims"].values():
+        if only is not None and claim["id"] not in only:
+            continue
+        for case in claim["cases"]:
+            for name, spec in (case.get("figures") or {}).items():
+                relative = figure_name(claim["id"], case["case"], name)
+                render(spec, folder / relative)
+                written.append(relative)
+    return written
+
+
+VERDICT_MARK = {REPLICATED: "✅ replicated", REFUTED: "❌ refuted", INCONCLUSIVE: "❔ inconclusive"}
+
+
+def _short(value, limit: int = 160) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def markdown(report: dict) -> str:
+    """The human report: a summary table, then one section per claim with its figures."""
+    runs = report["runs"]
+    latest = runs[report["latest_run"]]
+    lines = [
+        "# sgdcheck replication report", "",
+        f"Latest run `{latest['run_id']}` on {latest['date']}: scale **{latest['scale']}**, "
+        f"device {latest['device']}, commit `{latest['git_commit']}`; Python {latest['python']}, "
+        f"torch {latest['torch']}, numpy {latest['numpy']}, scipy {latest['scipy']}, "
+        f"hypothesis {latest['hypothesis']}; {latest['platform']}.", "",
+        "Verdicts are computed from the measurements by `sgdcheck.stats`; each claim's negative control "
+        "(the same experiment with a deliberately wrong prediction) must come out refuted.", "",
+        "| claim | source | verdict | negative control | measured | paper | time (s) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for c in report["claims"].values():
+        verdict = VERDICT_MARK[c["verdict"]] + (" (known)" if c.get("known_refutation") else "")
+        lines.append(
+            f"| [{c['id']}](#{_anchor(c['id'])}) | {c['source']} | {verdict} | "
+            f"{VERDICT_MARK[c['negative_control']['verdict']]} | {_short(c['measured'], 90)} | "
+            f"{_short(c['paper'], 60)} | {c['duration_s']:.1f} |")
+    counts = {v: sum(c["verdict"] == v for c in report["claims"].values()) for v in VERDICT_MARK}
+    lines += ["", "Totals: " + ", ".join(f"{n} {v}" for v, n in counts.items()), ""]
+    for c in report["claims"].values():
+        run = runs[c["run_id"]]
+        lines += [
+            f"## {c['id']}", "",
+            f"**Source:** {c['source']}  ", f"**Statement:** {c['statement']}  ",
+            f"**Verdict:** {VERDICT_MARK[c['verdict']]}: {c['reason']}  ",
+        ]
+        if c.get("known_refutation"):
+            lines.append(f"**Known refutation:** {c['known_refutation']}  ")
+        lines += [
+            f"**Negative control:** {c['negative_control']['statement']}: "
+            f"{VERDICT_MARK[c['negative_control']['verdict']]} ({c['negative_control']['reason']})  ",
+            f"**Run:** `{run['run_id']}` {run['date']}, scale {c['scale']}, seeds {c['seeds']}, "
+            f"device {c['device']}, {c['duration_s']:.1f} s", "",
+            "| quantity | paper | measured |", "|---|---|---|",
+        ]
+        measured = c["measured"] if isinstance(c["measured"], dict) else {"value": c["measured"]}
+        paper = c["paper"] if isinstance(c["paper"], dict) else {"value": c["paper"]}
+        for key in list(dict.fromkeys([*paper, *measured])):
+            lines.append(f"| {key} | {_short(paper.get(key, '—'), 120)} | {_short(measured.get(key, '—'), 200)} |")
+        if c["findings"]:
+            lines += ["", "**Findings:**", *[f"- {f}" for f in c["findings"]]]
+        if c.get("notes"):
+            lines += ["", f"*Notes:* {c['notes']}"]
+        for case in c["cases"]:
+            for name in (case.get("figures") or {}):
+                lines += ["", f"![{c['id']} {name}]({figure_name(c['id'], case['case'], name)})"]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _anchor(claim_id: str) -> str:
+    return "".join(ch for ch in claim_id.lower() if ch.isalnum() or ch in "- ").replace(" ", "-")
+
+
+def redraw(report_dir: Path) -> Path:
+    """Regenerate latest.md and every figure from latest.json, atomically."""
+    report_dir = Path(report_dir)
+    report = load(report_dir / "latest.json")
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=report_dir))
+    try:
+        figures = _render_figures(report, staging)
+        (staging / "latest.md").write_text(markdown(report))
+        (report_dir / "figures").mkdir(exist_ok=True)
+        for relative in figures:
+            os.replace(staging / relative, report_dir / relative)
+        os.replace(staging / "latest.md", report_dir / "latest.md")
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return report_dir / "latest.md"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="sgdcheck-report",
+                                     description="Redraw a replication report (Markdown and figures) from its JSON.")
+    parser.add_argument("report_dir", nargs="?", default="reports")
+    args = parser.parse_args(argv)
+    try:
+        path = redraw(Path(args.report_dir))
+    except ReportError as error:
+        print(f"sgdcheck-report: {error}", file=sys.stderr)
+        return 2
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,80 @@
+import json
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+CLAIM_MODULE = '''
+from sgdcheck import Claim, Source, known_refutation
+from sgdcheck.stats import holds
+
+CLAIM = Claim(id="demo2020.{name}", source=Source("Demo 2020", "Eq. 1"), statement="{name}")
+
+{marker}
+def test_claim(scale, evidence):
+    evidence.record(value=1.0, scale_name=scale.name)
+    evidence.conclude(CLAIM, holds({main}, "main"), seeds=scale.seeds,
+                      negative_control=("wrong", holds({control}, "control")))
+'''
+
+
+def _claim(pytester, name, main=True, control=False, marker=""):
+    pytester.makepyfile(**{f"test_{name}": CLAIM_MODULE.format(name=name, main=main, control=control, marker=marker)})
+
+
+def test_verdicts_table_and_report(pytester):
+    _claim(pytester, "good")
+    result = pytester.runpytest_subprocess("--report-dir", "out")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*sgdcheck verdicts*", "demo2020.good*replicated*refuted*"])
+    data = json.loads((pytester.path / "out" / "latest.json").read_text())
+    assert data["claims"]["demo2020.good"]["measured"] == {"value": 1.0, "scale_name": "smoke"}
+
+
+def test_a_negative_control_that_is_not_refuted_fails_the_claim(pytester):
+    _claim(pytester, "blind", control=True)
+    result = pytester.runpytest_subprocess("--no-report")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*NegativeControlFailed*"])
+
+
+def test_known_refutation_is_a_strict_xfail_on_refuted_only(pytester):
+    _claim(pytester, "known", main=False, marker='@known_refutation("the data say otherwise")')
+    pytester.runpytest_subprocess("--no-report").assert_outcomes(xfailed=1)
+    _claim(pytester, "fixed", main=True, marker='@known_refutation("the data say otherwise")')
+    result = pytester.runpytest_subprocess("--no-report", "test_fixed.py")
+    result.assert_outcomes(failed=1)
+
+
+def test_refuted_claim_without_marker_fails(pytester):
+    _claim(pytester, "wrong", main=False)
+    pytester.runpytest_subprocess("--no-report").assert_outcomes(failed=1)
+
+
+def test_scale_option_and_strict_markers(pytester):
+    _claim(pytester, "scaled")
+    pytester.runpytest_subprocess("--scale", "full", "--report-dir", "out").assert_outcomes(passed=1)
+    data = json.loads((pytester.path / "out" / "latest.json").read_text())
+    assert data["claims"]["demo2020.scaled"]["scale"] == "full"
+    assert data["claims"]["demo2020.scaled"]["seeds"] == list(range(10))
+    assert pytester.runpytest_subprocess("--scale", "huge").ret == pytest.ExitCode.USAGE_ERROR
+    pytester.makepyfile(test_marker="import pytest\n@pytest.mark.gpu\ndef test_x():\n    pass\n")
+    pytester.runpytest_subprocess("--strict-markers", "test_marker.py").assert_outcomes(passed=1)
+
+
+def test_evidence_travels_from_xdist_workers(pytester):
+    pytest.importorskip("xdist")
+    for name in ("one", "two", "three"):
+        _claim(pytester, name)
+    result = pytester.runpytest_subprocess("-n", "2", "--report-dir", "out")
+    result.assert_outcomes(passed=3)
+    data = json.loads((pytester.path / "out" / "latest.json").read_text())
+    assert set(data["claims"]) == {"demo2020.one", "demo2020.two", "demo2020.three"}
+
+
+def test_an_interrupted_session_writes_no_report(pytester):
+    _claim(pytester, "good")
+    pytester.makepyfile(test_stop="def test_stop():\n    raise KeyboardInterrupt\n")
+    result = pytester.runpytest_subprocess("--report-dir", "out")
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    assert not (pytester.path / "out" / "latest.json").exists()

@@ -1,0 +1,86 @@
+import json
+
+import pytest
+
+from sgdcheck import ReportError, report
+from sgdcheck.figures import figure, panel, series
+
+
+def _payload(claim_id, verdict="replicated", with_figure=False):
+    figures = {"curve": figure("t", [panel("p", "x", "y", [series("line", [0, 1], [1, 2], "a")])])} if with_figure else {}
+    return {"id": claim_id, "source": "Paper 2020, Table 1", "statement": "s", "paper": {"x": 1},
+            "tolerance": {}, "notes": "", "case": "", "verdict": verdict, "reason": "because",
+            "measured": {"x": 1.01}, "details": {}, "findings": ["f"], "figures": figures,
+            "negative_control": {"statement": "wrong", "verdict": "refuted", "reason": "r"},
+            "scale": "smoke", "seeds": [0, 1], "device": "cpu", "known_refutation": None, "test": "t",
+            "duration_s": 0.5}
+
+
+def _header(tmp_path):
+    return report.run_header("smoke", "cpu", tmp_path)
+
+
+def test_write_produces_json_markdown_figures_and_history(tmp_path):
+    report.write(tmp_path, _header(tmp_path), [_payload("a2020.one", with_figure=True)])
+    data = report.load(tmp_path / "latest.json")
+    claim = data["claims"]["a2020.one"]
+    for field in ("id", "source", "statement", "verdict", "reason", "paper", "measured", "scale", "seeds",
+                  "negative_control", "duration_s"):
+        assert field in claim
+    run = data["runs"][claim["run_id"]]
+    for field in ("git_commit", "python", "torch", "numpy", "device", "date"):
+        assert field in run
+    assert (tmp_path / "figures" / "a2020.one-curve.png").exists() or list((tmp_path / "figures").glob("*.png"))
+    assert "a2020.one" in (tmp_path / "latest.md").read_text()
+    assert len((tmp_path / "history.jsonl").read_text().splitlines()) == 1
+
+
+def test_a_partial_run_keeps_the_other_claims(tmp_path):
+    report.write(tmp_path, _header(tmp_path), [_payload("a2020.one"), _payload("a2020.two")])
+    report.write(tmp_path, _header(tmp_path), [_payload("a2020.two", verdict="refuted")])
+    claims = report.load(tmp_path / "latest.json")["claims"]
+    assert claims["a2020.one"]["verdict"] == "replicated" and claims["a2020.two"]["verdict"] == "refuted"
+    assert claims["a2020.one"]["run_id"] != claims["a2020.two"]["run_id"]
+
+
+def test_cases_combine_into_one_claim_verdict(tmp_path):
+    first, second = _payload("a2020.grid"), _payload("a2020.grid", verdict="inconclusive")
+    first["case"], second["case"] = "eta=0.1", "eta=0.5"
+    entry = report.claim_entries([first, second], "r")["a2020.grid"]
+    assert entry["verdict"] == "inconclusive" and len(entry["cases"]) == 2
+
+
+def test_corrupt_report_is_a_clear_error_and_nothing_is_written(tmp_path):
+    (tmp_path / "latest.json").write_text("{not json")
+    with pytest.raises(ReportError, match="corrupt JSON"):
+        report.write(tmp_path, _header(tmp_path), [_payload("a2020.one")])
+    assert not (tmp_path / "latest.md").exists()
+    assert (tmp_path / "latest.json").read_text() == "{not json"
+
+
+def test_a_failure_while_writing_leaves_the_previous_report_intact(tmp_path, monkeypatch):
+    report.write(tmp_path, _header(tmp_path), [_payload("a2020.one")])
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(report, "render", broken)
+    with pytest.raises(OSError):
+        report.write(tmp_path, _header(tmp_path), [_payload("a2020.one", with_figure=True)])
+    after = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    assert after == before
+    assert not list(tmp_path.glob(".staging-*"))
+
+
+def test_redraw_from_json(tmp_path):
+    report.write(tmp_path, _header(tmp_path), [_payload("a2020.one", with_figure=True)])
+    (tmp_path / "latest.md").unlink()
+    assert report.main([str(tmp_path)]) == 0
+    assert (tmp_path / "latest.md").exists()
+    assert report.main([str(tmp_path / "missing")]) == 2
+
+
+def test_json_is_plain(tmp_path):
+    report.write(tmp_path, _header(tmp_path), [_payload("a2020.one")])
+    json.loads((tmp_path / "latest.json").read_text())
