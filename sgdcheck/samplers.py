@@ -49,10 +49,11 @@ def _iterate(potential, x0, steps: int, update, *, record_every: int | None, bur
     diverged = np.zeros(x.shape[0], bool)
     samples, values, record_steps = [], [], []
     for t in range(steps):
-        new = update(x, t)
-        if domain is not None:
-            new = domain.reflect(new)
-        bad = ~np.isfinite(new).all(1) | (np.abs(new).max(1) > blowup)
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverging chain is a result, not an error
+            new = update(x, t)
+            if domain is not None:
+                new = domain.reflect(new)
+            bad = ~np.isfinite(new).all(1) | (np.abs(new).max(1) > blowup)
         diverged |= bad
         x = np.where(diverged[:, None], np.nan, new)
         if record_every and t + 1 > burn_in and (t + 1 - burn_in) % record_every == 0:
