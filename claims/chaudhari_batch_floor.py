@@ -40,6 +40,7 @@ def test_batch_floor(scale, evidence):
     floors = np.array(floors)
     evidence.record(alpha=alpha, floors_by_batch=dict(zip(map(str, BATCHES), floors.mean(0))),
                     fitted_slopes=slopes)
+    evidence.record(**{"log-log slope of floor vs l": float(np.mean(slopes))})
     evidence.figure("floor", figure("Stationary gap vs batch size", [
         panel("random least squares, n = 50, d = 5", "batch size l", "stationary E f - f*",
               [series("line", BATCHES, floors.mean(0).tolist(), "measured", marker="o"),

@@ -16,7 +16,7 @@ CLAIM = Claim(
     statement="Langevin GD on a potential with two minima of equal depth, one wider by 2x in every dimension, "
               "puts more stationary mass in the wide basin as d grows (1..5), matching the Boltzmann distribution "
               "(about 2^d/(1 + 2^d) at low temperature).",
-    paper={f"wide mass d={d} (low-T limit)": round(2**d / (1 + 2**d), 4) for d in range(1, 6)},
+    paper={f"wide mass d={d}": f"{2**d / (1 + 2**d):.3f} (2^d/(1+2^d), low-T limit)" for d in range(1, 6)},
     tolerance=Tolerance(atol=0.03, note="Langevin discretisation and finite-time bias"),
 )
 TEMPERATURE, LR, SEPARATION = 0.5, 0.01, 2.0
@@ -40,6 +40,8 @@ def test_boltzmann_wide(scale, evidence):
     tol = CLAIM.tolerance.atol
     evidence.record(**{f"wide mass d={d}": float(np.mean(fractions[d])) for d in dims},
                     **{f"Boltzmann exact d={d}": exact[d] for d in dims})
+    evidence.record(**{f"wide mass d={d}": f"{np.mean(fractions[d]):.3f} (Boltzmann exact {exact[d]:.3f})"
+                       for d in dims})
     evidence.figure("wide-mass", figure("Mass of the wide basin vs dimension", [
         panel(f"T = {TEMPERATURE}, eta = {LR}", "dimension d", "stationary mass of the wide basin",
               [series("line", dims, [np.mean(fractions[d]) for d in dims], "Langevin GD", marker="o"),

@@ -40,6 +40,8 @@ def test_degenerate(scale, evidence):
     tol = CLAIM.tolerance.atol
     evidence.record(**{f"degenerate mass d={d}": float(np.mean(fractions[d])) for d in dims},
                     **{f"Boltzmann exact d={d}": exact[d] for d in dims})
+    evidence.record(prefers="degenerate" if min(np.mean(fractions[d]) for d in dims[1:]) > 0.5 else "isolated",
+                    trend=", ".join(f"d={d}: {np.mean(fractions[d]):.3f}" for d in dims))
     evidence.figure("degenerate-mass", figure("Mass of the degenerate minimum vs dimension", [
         panel(f"T = {TEMPERATURE}, eta = {LR}, box [-2, 2]^d", "dimension d", "stationary mass of the valley",
               [series("line", dims, [np.mean(fractions[d]) for d in dims], "Langevin GD", marker="o"),

@@ -54,6 +54,9 @@ def test_constructed_function(scale, evidence):
                     point_min_depth=float(point_min.fun),
                     **{f"{k} ends in valley / point / elsewhere": (c / total).tolist() for k, c in counts.items()},
                     boltzmann_valley_point_elsewhere=boltzmann, area_valley_point_elsewhere=area)
+    evidence.record(report=f"valley: SGDL {counts['SGDL'][0] / total:.1%}, GD {counts['GD'][0] / total:.1%}; "
+                           f"point (8, 5): SGDL {counts['SGDL'][1] / total:.1%}, GD {counts['GD'][1] / total:.1%}",
+                    **{"valley depth": float(f.value(np.array([[4.0, 5.0]]))[0])})
     evidence.finding(f"The two minima differ in depth by {point_min.fun + 1:.3f} (valley -1 vs {point_min.fun:.2e} "
                      f"near {np.round(point_min.x, 3).tolist()}): function (3) cannot test the paper's equal-depth "
                      f"claim. Both dynamics and the Boltzmann distribution favour the deeper, degenerate valley.")

@@ -40,14 +40,20 @@ def test_rosenbrock(scale, evidence):
     escaped = int((above.diverged | (distance_above > 1e-3)).sum())
     evidence.record(distinct_minima_found=len(distinct), minima=distinct.tolist(), hessian_eigenvalues=lam.tolist(),
                     gd_threshold=threshold, gd_converged_below=converged / 500, gd_fails_above=escaped / 500)
+    evidence.record(report=f"{len(distinct)} minimum found from {len(starts)} starts",
+                    catalog=f"one minimum; Hessian eigenvalues {lam[1]:.1f}, {lam[0]:.4f}")
     evidence.finding(f"{len(starts)} L-BFGS starts in [-2, 2]^2 all end at {distinct.tolist()}; Hessian eigenvalues "
                      f"{lam[1]:.1f} and {lam[0]:.4f}: GD with eta = {0.95 * threshold:.5f} converges from "
                      f"{converged}/500 starts near (1, 1); with eta = {1.05 * threshold:.5f} {escaped}/500 do not converge "
                      f"(they settle into a period-2 orbit, median distance {np.median(distance_above):.3f} from (1, 1)).")
     traj = gd(f, near[:1], 0.95 * threshold, 20000, record_every=200)
+    unstable = gd(f, near[:1], 1.05 * threshold, 20000, record_every=200)
     evidence.figure("gd", figure("GD on Rosenbrock near the stability threshold 2/1001.6", [
-        panel("distance to (1, 1) along GD at eta = 0.95 x 2/lambda_max", "step", "||x - (1, 1)||",
-              [series("line", traj.record_steps, np.linalg.norm(traj.samples[:, 0] - 1, axis=1).tolist(), "")],
+        panel("distance to (1, 1) along GD", "step", "||x - (1, 1)||",
+              [series("line", traj.record_steps, np.linalg.norm(traj.samples[:, 0] - 1, axis=1).tolist(),
+                      "eta = 0.95 x 2/lambda_max"),
+               series("line", unstable.record_steps, np.linalg.norm(unstable.samples[:, 0] - 1, axis=1).tolist(),
+                      "eta = 1.05 x 2/lambda_max")],
               yscale="log"),
     ]))
     stability = combine([

@@ -89,6 +89,8 @@ def test_monte_carlo_growth(scale, evidence):
         f"with exact rate 1.05 (log 0.049), {chains} chains fit a log rate of {typical:.3f}: the mean is "
         f"carried by rare chains, so the typical chain decays while E||x_t||^2 grows.")
     evidence.record(**cases)
+    evidence.record(**{"growth factor": "; ".join(
+        f"{k}: fitted {np.exp(np.mean(v['fitted_log_rates'])):.4f} vs exact {v['exact_rate']:.4f}" for k, v in cases.items())})
     evidence.figure("growth", figure("Mean-square growth of linearised SGD", panels))
     verdicts += [at_least(cases["unstable"]["fitted_log_rates"], 0.0, what="unstable: fitted log rate"),
                  at_most(cases["stable"]["fitted_log_rates"], 0.0, what="stable: fitted log rate")]

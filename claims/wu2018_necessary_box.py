@@ -68,6 +68,8 @@ def test_necessary_box(scale, evidence):
               [series("scatter", ra.tolist(), rs.tolist(), "stable minima"),
                series("line", [0, 1, 1], [1, 1, 0], "box of eq. 9", color="k")]),
     ]))
+    evidence.record(a_max=f"stable => a <= 2/eta in every case (max a eta/2 = {ra.max():.3f})",
+                    s_max=f"stable => s <= s_max in every case (max s/s_max = {rs.max():.3f})")
     verdict = holds_for_all(box.examples, box.counterexample, "stable => inside the box of eq. 9")
     control = holds_for_all(tighter.examples, tighter.counterexample, "stable => a <= 1/eta")
     evidence.conclude(CLAIM, combine([verdict]), seeds=[seed],

@@ -77,6 +77,10 @@ def test_theorem1(scale, evidence):
                series("line", [0, float(crit.max())], [0, float(crit.max())], "rate = criterion", color="k")],
               xscale="log", yscale="log", hlines=[(1.0, "rate = 1")], vlines=[(1.0, "criterion = 1")]),
     ]))
+    evidence.record(**{
+        "sufficient (all d)": "no counterexample" if not sufficiency.found else "counterexample found",
+        "necessary (d = 1)": "rate == criterion in every case" if not one_dim.found else "differs",
+        "necessary (d > 1)": "false: stable cases with criterion > 1 exist" if higher.found else "no counterexample"})
     verdict = combine([
         holds_for_all(sufficiency.examples, sufficiency.counterexample, "rate <= criterion (sufficiency, d <= 3)"),
         holds_for_all(one_dim.examples, one_dim.counterexample, "rate == criterion in d = 1 (iff)"),

@@ -58,6 +58,7 @@ def test_gd_min_norm(scale, evidence):
                                   max_examples=examples, seed=seed)
     evidence.record(general_examples=general.examples, zero_start_examples=from_zero.examples,
                     counterexample=repr(general.counterexample) if general.found else None)
+    evidence.record(limit="matches to 1e-8" if not general.found else "mismatch")
     verdict = combine([
         holds_for_all(general.examples, general.counterexample, "GD limit == X^+ y + P_null beta_0"),
         holds_for_all(from_zero.examples, from_zero.counterexample, "GD from 0 -> minimum-norm solution"),

@@ -45,6 +45,8 @@ def render(spec: dict, path: Path) -> Path:
     panels = spec["panels"]
     fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.0), squeeze=False)
     for ax, p in zip(axes[0], panels):
+        ax.set_xscale(p.get("xscale", "linear"))   # scales first: setting one later resets tick labels
+        ax.set_yscale(p.get("yscale", "linear"))
         for s in p["series"]:
             _draw(ax, s)
         for value, label in p.get("hlines", []):
@@ -52,8 +54,6 @@ def render(spec: dict, path: Path) -> Path:
         for value, label in p.get("vlines", []):
             ax.axvline(_num(value), color="gray", ls=":", lw=1, label=label or None)
         ax.set(title=p["title"], xlabel=p["xlabel"], ylabel=p["ylabel"])
-        ax.set_xscale(p.get("xscale", "linear"))
-        ax.set_yscale(p.get("yscale", "linear"))
         if any(s.get("label") for s in p["series"]) or p.get("hlines") or p.get("vlines"):
             ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
@@ -66,7 +66,8 @@ def render(spec: dict, path: Path) -> Path:
 
 
 def _num(value):
-    return float(value) if not isinstance(value, str) else float(value)
+    """Numbers, with the strings 'nan' / 'inf' that non-finite values become in JSON."""
+    return float(value)
 
 
 def _draw(ax, s: dict) -> None:
@@ -86,4 +87,4 @@ def _draw(ax, s: dict) -> None:
         width = style.pop("width", 0.8)
         positions = [i + offset for i in range(len(x))]
         ax.bar(positions, [_num(v) for v in y], width=width, yerr=errors, label=label, capsize=3, **style)
-        ax.set_xticks(range(len(x)), [str(v) for v in x])
+        ax.set_xticks(range(len(x)), [str(v) for v in x], rotation=20, ha="right", fontsize=8)

@@ -166,7 +166,7 @@ class EvidenceCollector:
         for cid, entry in sorted(entries.items()):
             known = " (known)" if entry["known_refutation"] else ""
             write(f"{cid:<{width}}  {entry['verdict'] + known:<12}  {entry['negative_control']['verdict']:<12}  "
-                  f"{report_module._short(entry['measured'], 70)}  ({report_module._short(entry['paper'], 40)})")
+                  f"{report_module.headline(entry, 'measured', 80)}  ({report_module.headline(entry, 'paper', 50)})")
         if state.get("written"):
             write(f"report: {state['written']}")
         elif state.get("error"):

@@ -133,8 +133,9 @@ def merge(previous: dict | None, header: dict, entries: dict[str, dict]) -> dict
 
 
 def figure_name(claim_id: str, case: str, name: str) -> str:
-    safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in f"{claim_id}-{case}-{name}")
-    return "figures/" + "_".join(filter(None, safe.split("_"))).strip("-") + ".png"
+    """figures/<claim id>[-<case>]--<name>.png, with anything but letters, digits, '.', '-' as '_'."""
+    stem = f"{claim_id}-{case}--{name}" if case else f"{claim_id}--{name}"
+    return "figures/" + "".join(ch if ch.isalnum() or ch in ".-" else "_" for ch in stem) + ".png"
 
 
 def write(report_dir: Path, header: dict, payloads: list[dict]) -> Path:
@@ -180,6 +181,25 @@ def _render_figures(report: dict, folder: Path, only: set[str] | None = None) ->
 VERDICT_MARK = {REPLICATED: "✅ replicated", REFUTED: "❌ refuted", INCONCLUSIVE: "❔ inconclusive"}
 
 
+def paired(entry: dict) -> list[tuple[str, object, object]]:
+    """(quantity, paper, measured) for the quantities a claim reports on both sides, in the paper's order."""
+    measured = entry["measured"] if isinstance(entry["measured"], dict) else {}
+    return [(key, value, measured[key]) for key, value in (entry["paper"] or {}).items() if key in measured]
+
+
+def headline(entry: dict, side: str, limit: int = 110) -> str:
+    """The summary-table text: 'quantity: value' for the paired quantities of one side."""
+    pairs = paired(entry)
+    if not pairs:
+        return _short(entry["measured"] if side == "measured" else entry["paper"], limit)
+    index = 2 if side == "measured" else 1
+    return _short("; ".join(f"{p[0]}: {_plain(p[index])}" for p in pairs), limit)
+
+
+def _plain(value) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
 def _short(value, limit: int = 160) -> str:
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -204,8 +224,8 @@ def markdown(report: dict) -> str:
         verdict = VERDICT_MARK[c["verdict"]] + (" (known)" if c.get("known_refutation") else "")
         lines.append(
             f"| [{c['id']}](#{_anchor(c['id'])}) | {c['source']} | {verdict} | "
-            f"{VERDICT_MARK[c['negative_control']['verdict']]} | {_short(c['measured'], 90)} | "
-            f"{_short(c['paper'], 60)} | {c['duration_s']:.1f} |")
+            f"{VERDICT_MARK[c['negative_control']['verdict']]} | {headline(c, 'measured')} | "
+            f"{headline(c, 'paper')} | {c['duration_s']:.1f} |")
     counts = {v: sum(c["verdict"] == v for c in report["claims"].values()) for v in VERDICT_MARK}
     lines += ["", "Totals: " + ", ".join(f"{n} {v}" for v, n in counts.items()), ""]
     for c in report["claims"].values():
@@ -226,8 +246,9 @@ def markdown(report: dict) -> str:
         ]
         measured = c["measured"] if isinstance(c["measured"], dict) else {"value": c["measured"]}
         paper = c["paper"] if isinstance(c["paper"], dict) else {"value": c["paper"]}
-        for key in list(dict.fromkeys([*paper, *measured])):
-            lines.append(f"| {key} | {_short(paper.get(key, '—'), 120)} | {_short(measured.get(key, '—'), 200)} |")
+        shared = [key for key in paper if key in measured]
+        for key in [*shared, *[k for k in paper if k not in measured], *[k for k in measured if k not in paper]]:
+            lines.append(f"| {key} | {_cell(paper.get(key, '—'), 120)} | {_cell(measured.get(key, '—'), 200)} |")
         if c["findings"]:
             lines += ["", "**Findings:**", *[f"- {f}" for f in c["findings"]]]
         if c.get("notes"):
@@ -237,6 +258,10 @@ def markdown(report: dict) -> str:
                 lines += ["", f"![{c['id']} {name}]({figure_name(c['id'], case['case'], name)})"]
         lines.append("")
     return "\n".join(lines)
+
+
+def _cell(value, limit: int) -> str:
+    return _short(_plain(value), limit).replace("|", "\\|")
 
 
 def _anchor(claim_id: str) -> str:
