@@ -5,9 +5,8 @@ Chaudhari, lecture notes "Stochastic gradient descent, Entropy-SGD" (2019), Rema
 import numpy as np
 
 from sgdcheck import Claim, Source, Tolerance, combine, precondition, within
-from sgdcheck.convergence import mean_gaps
+from sgdcheck.convergence import mean_gaps, strongly_convex_instance
 from sgdcheck.figures import figure, panel, series
-from sgdcheck.linear import random_least_squares
 from sgdcheck.stats import fit_loglog_slope
 
 CLAIM = Claim(
@@ -23,9 +22,7 @@ BATCHES = [1, 2, 4, 8, 16]
 
 def test_batch_floor(scale, evidence):
     chains = scale.pick(smoke=300, full=5000, paper=20000)
-    problem = random_least_squares(np.random.default_rng(7), n=50, d=5)
-    big_l, m = problem.smoothness()
-    _, sigma = problem.noise_constants()
+    problem, big_l, m, _, sigma = strongly_convex_instance()
     alpha = 1 / (big_l * sigma)
     steps = int(5 / (alpha * m))
     x0 = problem.minimizer()

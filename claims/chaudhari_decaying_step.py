@@ -6,9 +6,8 @@ Chaudhari, lecture notes "Stochastic gradient descent, Entropy-SGD" (2019), Theo
 import numpy as np
 
 from sgdcheck import Claim, Source, Tolerance, at_most, combine, precondition, within
-from sgdcheck.convergence import mean_gaps
+from sgdcheck.convergence import mean_gaps, strongly_convex_instance
 from sgdcheck.figures import figure, panel, series
-from sgdcheck.linear import random_least_squares
 from sgdcheck.stats import fit_loglog_slope
 
 CLAIM = Claim(
@@ -27,9 +26,7 @@ CLAIM = Claim(
 
 def test_decaying_step(scale, evidence):
     chains = scale.pick(smoke=200, full=5000, paper=20000)
-    problem = random_least_squares(np.random.default_rng(7), n=50, d=5)
-    big_l, m = problem.smoothness()
-    sigma0, sigma = problem.noise_constants()
+    problem, big_l, m, sigma0, sigma = strongly_convex_instance()
     alpha0 = 2 / m
     t0 = int(np.ceil(alpha0 * big_l * sigma)) + 1
     steps = 30 * t0

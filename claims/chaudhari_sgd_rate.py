@@ -7,9 +7,9 @@ Chaudhari, lecture notes "Stochastic gradient descent, Entropy-SGD" (2019), Theo
 import numpy as np
 
 from sgdcheck import Claim, Source, at_most, combine, precondition
-from sgdcheck.convergence import mean_gaps
+from sgdcheck.convergence import mean_gaps, strongly_convex_instance
 from sgdcheck.figures import figure, panel, series
-from sgdcheck.linear import random_least_squares, theorem7_bound
+from sgdcheck.linear import theorem7_bound
 
 CLAIM = Claim(
     id="chaudhari.sgd-rate",
@@ -22,9 +22,7 @@ CLAIM = Claim(
 
 def test_sgd_rate(scale, evidence):
     chains = scale.pick(smoke=400, full=5000, paper=20000)
-    problem = random_least_squares(np.random.default_rng(7), n=50, d=5)
-    big_l, m = problem.smoothness()
-    sigma0, sigma = problem.noise_constants()
+    problem, big_l, m, sigma0, sigma = strongly_convex_instance()
     alpha = 1 / (big_l * sigma)
     steps = int(12 / (alpha * m))
     x0 = problem.minimizer() + 3.0

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from .linear import LeastSquares, random_least_squares
 from .samplers import sgd
+
+
+def strongly_convex_instance(seed: int = 7, n: int = 50, d: int = 5):
+    """The random least-squares instance of the convergence claims, with (L, m, sigma_0, sigma)."""
+    problem: LeastSquares = random_least_squares(np.random.default_rng(seed), n=n, d=d)
+    big_l, m = problem.smoothness()
+    sigma0, sigma = problem.noise_constants()
+    return problem, big_l, m, sigma0, sigma
 
 
 def mean_gaps(problem, x0, lr, batch_size: int, steps: int, chains: int, seed: int, record_every: int):

@@ -88,7 +88,20 @@ class EscapeToy1D:
         raise InvalidArgumentError(f"the minima are x = 0 and x = 1, got {minimum}")
 
 
-class TwoBasin:
+class _MinOfQuadratics:
+    """U = min over two quadratics q_k; a point's basin is the index of the smaller one."""
+
+    def _quadratics(self, x) -> np.ndarray:  # [chains, 2]
+        raise NotImplementedError
+
+    def value(self, x) -> np.ndarray:
+        return self._quadratics(x).min(axis=1)
+
+    def basin(self, x) -> np.ndarray:
+        return self._quadratics(x).argmin(axis=1)
+
+
+class TwoBasin(_MinOfQuadratics):
     """Two minima of equal depth 0, the first wider by `ratio` in every direction (Poggio Fig. 8):
     U(x) = min(|x - c_w|^2 / (2 w^2), |x - c_n|^2 / (2 (w/ratio)^2)), centres on the first axis."""
 
@@ -102,14 +115,8 @@ class TwoBasin:
 
     def _quadratics(self, x) -> np.ndarray:
         x = _as_points(x, self.dim)
+        """Basin 0 is the wide one, basin 1 the narrow one."""
         return np.stack([((x - c) ** 2).sum(1) / (2 * w**2) for c, w in zip(self.centres, self.widths)], 1)
-
-    def value(self, x) -> np.ndarray:
-        return self._quadratics(x).min(axis=1)
-
-    def basin(self, x) -> np.ndarray:
-        """0 for the wide basin, 1 for the narrow one."""
-        return self._quadratics(x).argmin(axis=1)
 
     def grad(self, x) -> np.ndarray:
         x = _as_points(x, self.dim)
@@ -137,7 +144,7 @@ class TwoBasin:
         return masses / masses.sum()
 
 
-class DegenerateVsIsolated:
+class DegenerateVsIsolated(_MinOfQuadratics):
     """Two minima of depth 0 in a box: an isolated one at (+sep/2, 0, ...) and a degenerate valley
     x_1 = -sep/2, flat in x_2..x_d (Poggio Fig. 9-10):
     U(x) = min(|x - c|^2, (x_1 + sep/2)^2) / (2 w^2)."""
@@ -154,14 +161,7 @@ class DegenerateVsIsolated:
         x = _as_points(x, self.dim)
         isolated = (x[:, 0] - self.separation / 2) ** 2 + (x[:, 1:] ** 2).sum(1)
         degenerate = (x[:, 0] + self.separation / 2) ** 2
-        return np.stack([degenerate, isolated], 1) / (2 * self.width**2)
-
-    def value(self, x) -> np.ndarray:
-        return self._quadratics(x).min(axis=1)
-
-    def basin(self, x) -> np.ndarray:
-        """0 for the degenerate valley, 1 for the isolated minimum."""
-        return self._quadratics(x).argmin(axis=1)
+        return np.stack([degenerate, isolated], 1) / (2 * self.width**2)  # basin 0: the valley
 
     def grad(self, x) -> np.ndarray:
         x = _as_points(x, self.dim)

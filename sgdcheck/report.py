@@ -144,10 +144,11 @@ def write(report_dir: Path, header: dict, payloads: list[dict]) -> Path:
     report_dir.mkdir(parents=True, exist_ok=True)
     latest = report_dir / "latest.json"
     previous = load(latest) if latest.exists() else None
-    report = merge(previous, header, claim_entries(payloads, header["run_id"]))
+    entries = claim_entries(payloads, header["run_id"])
+    report = merge(previous, header, entries)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=report_dir))
     try:
-        figures = _render_figures(report, staging, only=set(claim_entries(payloads, "").keys()))
+        figures = _render_figures(report, staging, only=set(entries))
         (staging / "latest.md").write_text(markdown(report))
         (staging / "latest.json").write_text(json.dumps(report, indent=1, sort_keys=False) + "\n")
         history_line = json.dumps({"run": header, "verdicts": {

@@ -108,16 +108,25 @@ def compare(interval: Interval, low: float | None = None, high: float | None = N
     return Verdict(INCONCLUSIVE, text + ": the interval straddles the bound")
 
 
+def _mean_rule(values, low, high, confidence: float, what: str) -> Verdict:
+    """compare() on the mean's interval; too few or non-finite samples (diverged runs) are inconclusive."""
+    try:
+        interval = mean_interval(values, confidence)
+    except InvalidArgumentError as error:
+        return Verdict(INCONCLUSIVE, f"{what}: {error}")
+    return compare(interval, low, high, what)
+
+
 def within(values, low: float, high: float, confidence: float = 0.95, what: str = "mean") -> Verdict:
-    return compare(mean_interval(values, confidence), low, high, what)
+    return _mean_rule(values, low, high, confidence, what)
 
 
 def at_most(values, bound: float, confidence: float = 0.95, what: str = "mean") -> Verdict:
-    return compare(mean_interval(values, confidence), None, bound, what)
+    return _mean_rule(values, None, bound, confidence, what)
 
 
 def at_least(values, bound: float, confidence: float = 0.95, what: str = "mean") -> Verdict:
-    return compare(mean_interval(values, confidence), bound, None, what)
+    return _mean_rule(values, bound, None, confidence, what)
 
 
 def proportion(successes: int, trials: int, low: float | None = None, high: float | None = None,

@@ -78,3 +78,15 @@ def test_an_interrupted_session_writes_no_report(pytester):
     result = pytester.runpytest_subprocess("--report-dir", "out")
     assert result.ret == pytest.ExitCode.INTERRUPTED
     assert not (pytester.path / "out" / "latest.json").exists()
+
+
+def test_a_claim_without_source_is_a_collection_error_and_writes_no_report(pytester):
+    _claim(pytester, "good")
+    pytester.makepyfile(test_nosource=(
+        "from sgdcheck import Claim\n"
+        "CLAIM = Claim(id='demo2020.nosource', statement='s')\n"
+        "def test_x():\n    pass\n"))
+    result = pytester.runpytest_subprocess("--report-dir", "out")
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(["*demo2020.nosource* has no source*"])
+    assert not (pytester.path / "out").exists()

@@ -36,7 +36,13 @@ def test_mean_interval_of_equal_samples_and_bad_samples():
     with pytest.raises(InvalidArgumentError, match="NaN"):
         mean_interval([1.0, np.nan])
     with pytest.raises(InvalidArgumentError, match="at least 2"):
-        within([1.0], 0, 2)
+        mean_interval([1.0])
+
+
+def test_too_few_or_diverged_samples_make_the_rule_inconclusive():
+    assert within([1.0], 0, 2).verdict == INCONCLUSIVE
+    verdict = within([1.0, float("nan"), 1.2], 0, 2, what="sharpness")
+    assert verdict.verdict == INCONCLUSIVE and "sharpness" in verdict.reason and "NaN" in verdict.reason
 
 
 def test_universal_statements_and_combination():
