@@ -46,7 +46,8 @@ def _git(*args: str, cwd: Path) -> str:
 def run_header(scale: str, device: str, root: Path, command: str = "") -> dict:
     """Who ran what, where: commit, versions, device, date."""
     commit = _git("rev-parse", "HEAD", cwd=root) or "unknown"
-    dirty = bool(_git("status", "--porcelain", "--untracked-files=no", cwd=root))
+    # the reports being regenerated do not make the code dirty
+    dirty = bool(_git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)reports", cwd=root))
     return {
         "run_id": uuid.uuid4().hex[:12],
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
