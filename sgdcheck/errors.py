@@ -35,3 +35,7 @@ class ClaimInconclusive(ClaimOutcome):
 
 class NegativeControlFailed(ClaimOutcome):
     """The negative control was not refuted: the check cannot tell a wrong prediction apart."""
+
+
+class DataError(SgdcheckError, ValueError):
+    """A data set is unknown, missing, or its files are corrupt."""

@@ -1,0 +1,111 @@
+"""The papers' networks, as plain torch modules (the curvature and training code is functional).
+
+- FNN 784-500-500-500-10 with ReLU: 898,510 parameters (Wu, Ma & E 2018, Table 1).
+- The plain stride-2 conv net of Poggio & Liao (Sec. 4): 3x3 convolutions with stride 2, no
+  pooling, batch norm without shift and scale between layers. The paper gives 188,810 parameters
+  but not the widths; the widths here are an argument, and the count is reported.
+- Two-layer ReLU nets with conventional scaling f = sum_j a_j relu(b_j . x) and mean-field scaling
+  f = (1/m) sum_j a_j relu(b_j . x) (Wu 2020 slides).
+- A polynomial activation fitted to ReLU (Poggio & Liao, Fig. 2) for any of the above.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from .errors import InvalidArgumentError
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+class PolynomialReLU(nn.Module):
+    """A polynomial of the given degree fitted to ReLU on [-radius, radius] (least squares on
+    Chebyshev nodes); Horner evaluation."""
+
+    def __init__(self, degree: int = 8, radius: float = 4.0):
+        super().__init__()
+        if degree < 2 or radius <= 0:
+            raise InvalidArgumentError(f"PolynomialReLU needs degree >= 2 and radius > 0, got {degree}, {radius}")
+        nodes = radius * np.cos(np.pi * (np.arange(400) + 0.5) / 400)
+        coefficients = np.polynomial.polynomial.polyfit(nodes, np.maximum(nodes, 0), degree)
+        self.register_buffer("coefficients", torch.tensor(coefficients[::-1].copy(), dtype=torch.float32))
+        self.radius = radius
+
+    def forward(self, x):
+        out = torch.zeros_like(x)
+        for c in self.coefficients.to(x.dtype):
+            out = out * x + c
+        return out
+
+
+def _activation(name: str) -> nn.Module:
+    if name == "relu":
+        return nn.ReLU()
+    if name.startswith("poly"):
+        return PolynomialReLU(int(name[4:] or 8))
+    raise InvalidArgumentError(f"activation must be 'relu' or 'poly<degree>', got {name!r}")
+
+
+class FNN(nn.Sequential):
+    """Fully connected ReLU net; the default is the paper's 784-500-500-500-10."""
+
+    def __init__(self, inputs: int = 784, hidden=(500, 500, 500), outputs: int = 10, activation: str = "relu"):
+        layers, width = [nn.Flatten()], inputs
+        for size in hidden:
+            layers += [nn.Linear(width, size), _activation(activation)]
+            width = size
+        layers.append(nn.Linear(width, outputs))
+        super().__init__(*layers)
+
+
+class PlainConvNet(nn.Sequential):
+    """3x3 convolutions with stride 2, batch norm without affine parameters and ReLU between them,
+    no pooling, a final linear layer (Poggio & Liao, Sec. 4). Batch norm is the module's own: in
+    train mode it normalises with the batch's statistics, in eval mode with the running ones."""
+
+    def __init__(self, channels=(32, 64, 128, 128, 128), in_channels: int = 3, image: int = 32,
+                 outputs: int = 10, activation: str = "relu"):
+        layers, width, size = [], in_channels, image
+        for c in channels:
+            layers += [nn.Conv2d(width, c, 3, stride=2, padding=1, bias=False),
+                       nn.BatchNorm2d(c, affine=False), _activation(activation)]
+            width, size = c, (size + 1) // 2
+        layers += [nn.Flatten(), nn.Linear(width * size * size, outputs)]
+        super().__init__(*layers)
+
+
+class TwoLayerNet(nn.Module):
+    """f(x) = scale * sum_j a_j relu(b_j . x), scale = 1 (conventional) or 1/m (mean-field).
+    Initialisation: b_j ~ N(0, I/d); a_j ~ N(0, 1/m) (conventional) or N(0, 1) (mean-field)."""
+
+    def __init__(self, dim: int, width: int, outputs: int = 1, scaling: str = "conventional",
+                 activation: str = "relu"):
+        super().__init__()
+        if scaling not in ("conventional", "mean-field"):
+            raise InvalidArgumentError(f"scaling must be 'conventional' or 'mean-field', got {scaling!r}")
+        self.scaling, self.width = scaling, width
+        self.inner = nn.Parameter(torch.randn(width, dim) / dim**0.5)
+        std = width**-0.5 if scaling == "conventional" else 1.0
+        self.outer = nn.Parameter(torch.randn(outputs, width) * std)
+        self.activation = _activation(activation)
+
+    def forward(self, x):
+        features = self.activation(x.flatten(1) @ self.inner.T)
+        out = features @ self.outer.T
+        return out / self.width if self.scaling == "mean-field" else out
+
+
+def build(name: str, *, width_scale: float = 1.0, **options) -> nn.Module:
+    """A model by name; width_scale < 1 shrinks hidden widths (the smoke scale)."""
+    scale = lambda sizes: tuple(max(2, int(round(s * width_scale))) for s in sizes)
+    if name == "fnn":
+        return FNN(hidden=scale(options.pop("hidden", (500, 500, 500))), **options)
+    if name == "conv":
+        return PlainConvNet(channels=scale(options.pop("channels", (32, 64, 128, 128, 128))), **options)
+    if name == "two-layer":
+        width = options.pop("width")
+        return TwoLayerNet(width=max(2, int(round(width * width_scale))), **options)
+    raise InvalidArgumentError(f"unknown model {name!r}; known: fnn, conv, two-layer")
