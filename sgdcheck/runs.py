@@ -1,0 +1,153 @@
+"""Training runs as pure functions of (config, seed), cached on disk and spread over machines.
+
+A :class:`RunConfig` names everything a run depends on; :func:`run` builds the data and the model,
+trains, and returns plain data. :func:`cached_run` memoises runs with joblib.Memory keyed by the full
+configuration (and the code of `run`), so a rerun or a report regeneration does not retrain; joblib
+writes each entry through a temporary file and a rename, so a killed run leaves no corrupt entry.
+:func:`run_many` spreads configurations serially, over local processes, or over a SLURM cluster
+(submitit), all sharing the same cache.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+
+from . import data as data_module
+from . import optim
+from .curvature import mse_loss
+from .errors import InvalidArgumentError
+from .models import build
+from .train import TrainResult, train, train_lbfgs
+
+OPTIMIZERS = {"gd": optim.GD, "sgd": optim.SGD, "langevin": optim.Langevin, "adam": optim.Adam,
+              "entropy-sgd": optim.EntropySGD}
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything one training run depends on. Options are tuples of (name, value) pairs so that
+    a configuration is hashable and its cache key stable."""
+
+    dataset: str = "fashion-mnist"
+    n: int = 1000
+    subset: str = "first"
+    classes: tuple | None = None
+    random_labels: float = 0.0
+    corrupt_extra: int = 0
+    standardize: bool = True
+    model: str = "fnn"
+    model_options: tuple = ()
+    width_scale: float = 1.0
+    optimizer: str = "gd"
+    lr: float = 0.1
+    optimizer_options: tuple = ()
+    batch_size: int | None = None
+    replacement: bool = False
+    max_steps: int = 1000
+    loss_goal: float | None = None
+    eval_every: int = 100
+    seed: int = 0
+    dtype: str = "float32"
+    device: str = "cpu"
+    data_root: str | None = field(default=None, compare=False)
+
+    def __post_init__(self):
+        if self.optimizer not in (*OPTIMIZERS, "lbfgs"):
+            raise InvalidArgumentError(f"unknown optimizer {self.optimizer!r}; known: {', '.join([*OPTIMIZERS, 'lbfgs'])}")
+        if self.dtype not in ("float32", "float64"):
+            raise InvalidArgumentError(f"dtype must be float32 or float64, got {self.dtype!r}")
+
+    def key(self) -> dict:
+        """The configuration as the cache sees it (where the data files live is not part of it)."""
+        values = asdict(self)
+        values.pop("data_root")
+        return values
+
+
+def training_data(config: RunConfig):
+    """Inputs and one-hot targets (MSE), with the subset, labels and corruption the config asks for."""
+    pool = data_module.load(config.dataset, root=config.data_root)
+    if config.classes is not None:
+        pool = pool.select_classes(config.classes)
+    if config.corrupt_extra:
+        ds = data_module.corrupted(pool, config.n, config.corrupt_extra, seed=config.seed)
+    else:
+        ds = pool.subset(config.n, config.subset, seed=config.seed)
+    if config.random_labels:
+        ds = ds.with_random_labels(config.random_labels, seed=config.seed)
+    if config.standardize:
+        ds = ds.standardized()
+    dtype = getattr(torch, config.dtype)
+    ds = ds.to(config.device, dtype)
+    return ds.x, ds.one_hot() if ds.num_classes is not None else ds.y
+
+
+def initial_model(config: RunConfig) -> torch.nn.Module:
+    torch.manual_seed(config.seed)
+    model = build(config.model, width_scale=config.width_scale, **dict(config.model_options))
+    return model.to(config.device, getattr(torch, config.dtype))
+
+
+def run(config: RunConfig) -> dict:
+    """Train one configuration; returns plain data (parameters on the CPU) fit for a cache."""
+    x, y = training_data(config)
+    model = initial_model(config)
+    if config.optimizer == "lbfgs":
+        result = train_lbfgs(model, x, y, mse_loss, max_steps=config.max_steps, loss_goal=config.loss_goal,
+                             **dict(config.optimizer_options))
+    else:
+        optimizer = OPTIMIZERS[config.optimizer](lr=config.lr, **dict(config.optimizer_options))
+        result = train(model, x, y, mse_loss, optimizer, max_steps=config.max_steps, batch_size=config.batch_size,
+                       replacement=config.replacement, loss_goal=config.loss_goal, eval_every=config.eval_every,
+                       seed=config.seed)
+    return {"config": config.key(), "params": {k: v.detach().cpu() for k, v in result.params.items()},
+            "steps": result.steps, "loss": result.loss, "converged": result.converged,
+            "diverged": result.diverged, "history": result.history}
+
+
+def as_result(record: dict) -> TrainResult:
+    return TrainResult(record["params"], record["steps"], record["loss"], record["converged"],
+                       record["diverged"], record["history"])
+
+
+def cache_dir(location=None) -> Path:
+    return Path(location or os.environ.get("SGDCHECK_CACHE", Path.home() / ".cache" / "sgdcheck" / "runs"))
+
+
+def _memory(location=None):
+    from joblib import Memory
+
+    return Memory(str(cache_dir(location)), verbose=0)
+
+
+def cached_run(config: RunConfig, location=None) -> dict:
+    """run(config), computed once per configuration and then read from the cache."""
+    return _memory(location).cache(run)(config)
+
+
+def is_cached(config: RunConfig, location=None) -> bool:
+    return _memory(location).cache(run).check_call_in_cache(config)
+
+
+def run_many(configs, *, executor: str = "serial", location=None, folder=None, **slurm) -> list[dict]:
+    """Run configurations through the cache: serially, as local processes, or as SLURM jobs (submitit).
+    Every worker reads and writes the same cache, so finished runs are never repeated."""
+    configs = list(configs)
+    if executor == "serial":
+        return [cached_run(c, location) for c in configs]
+    if executor not in ("local", "slurm"):
+        raise InvalidArgumentError(f"executor must be 'serial', 'local' or 'slurm', got {executor!r}")
+    import submitit
+
+    folder = Path(folder or cache_dir(location) / "submitit")
+    if executor == "local":
+        pool = submitit.LocalExecutor(folder=str(folder))
+        pool.update_parameters(timeout_min=slurm.pop("timeout_min", 60))
+    else:
+        pool = submitit.AutoExecutor(folder=str(folder), cluster="slurm")
+        pool.update_parameters(**slurm)
+    jobs = pool.map_array(cached_run, configs, [str(cache_dir(location))] * len(configs))
+    return [job.result() for job in jobs]

@@ -1,0 +1,130 @@
+"""Train one model until a loss goal or a step budget. Divergence (NaN, infinity, or a loss above
+`blowup`) ends the run and is recorded in the result, never raised.
+
+The empirical risk is the mean of loss_fn's per-sample losses over the whole training set; minibatch
+steps use the mean over the batch. Batches are drawn with or without replacement from a seeded
+generator, so a run is a pure function of its arguments.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+from torch.func import functional_call, grad_and_value
+
+from .errors import InvalidArgumentError
+
+
+@dataclass
+class TrainResult:
+    params: dict
+    steps: int
+    loss: float
+    converged: bool
+    diverged: bool
+    history: list = field(default_factory=list)      # (step, full-batch loss)
+
+    def load_into(self, model: torch.nn.Module) -> torch.nn.Module:
+        model.load_state_dict({**model.state_dict(), **self.params})
+        return model
+
+
+def full_loss(model, params, x, y, loss_fn, chunk_size: int = 4096) -> float:
+    buffers = dict(model.named_buffers())
+    with torch.no_grad():
+        total = sum(loss_fn(functional_call(model, (params, buffers), (x[i:i + chunk_size],)),
+                            y[i:i + chunk_size]).sum() for i in range(0, len(x), chunk_size))
+    return float(total) / len(x)
+
+
+def sample_batches(n: int, batch_size: int, replacement: bool, generator: torch.Generator):
+    """An endless stream of batch indices: i.i.d. uniform (with replacement), or epochs of a fresh
+    random permutation (without replacement)."""
+    if replacement:
+        while True:
+            yield torch.randint(n, (batch_size,), generator=generator)
+    while True:
+        order = torch.randperm(n, generator=generator)
+        for start in range(0, n - batch_size + 1, batch_size):
+            yield order[start:start + batch_size]
+
+
+def train(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn, optimizer, *, max_steps: int,
+          batch_size: int | None = None, replacement: bool = False, loss_goal: float | None = None,
+          eval_every: int = 100, seed: int = 0, blowup: float = 1e8) -> TrainResult:
+    """Run `optimizer` (sgdcheck.optim) from the model's current parameters; the model is not modified."""
+    n = len(x)
+    batch_size = n if batch_size is None else batch_size
+    if int(batch_size) != batch_size or not 1 <= batch_size <= n:
+        raise InvalidArgumentError(f"batch_size must be an integer in 1..n = 1..{n}, got {batch_size!r}")
+    if max_steps < 0 or eval_every < 1:
+        raise InvalidArgumentError(f"max_steps must be >= 0 and eval_every >= 1, got {max_steps}, {eval_every}")
+    params = {k: v.detach().clone() for k, v in model.named_parameters()}
+    buffers = dict(model.named_buffers())
+    generator = torch.Generator().manual_seed(seed)
+    batches = sample_batches(n, batch_size, replacement, generator)
+    state = optimizer.init(params)
+
+    def batch_loss(p, xb, yb):
+        return loss_fn(functional_call(model, (p, buffers), (xb,)), yb).mean()
+
+    history, loss, step = [], full_loss(model, params, x, y, loss_fn), 0
+    history.append((0, loss))
+    for step in range(1, max_steps + 1):
+        if loss_goal is not None and loss <= loss_goal or not math.isfinite(loss) or loss > blowup:
+            step -= 1
+            break
+        index = next(batches) if batch_size < n else None
+        xb, yb = (x, y) if index is None else (x[index], y[index])
+
+        def grad_fn(p):
+            grads, value = grad_and_value(batch_loss)(p, xb, yb)
+            return float(value), grads
+
+        params, state, step_loss = optimizer.step(params, grad_fn, state, step - 1, generator)
+        if not math.isfinite(step_loss) or step_loss > blowup:
+            loss = full_loss(model, params, x, y, loss_fn)
+            history.append((step, loss))
+            if not math.isfinite(loss) or loss > blowup:
+                break
+        if step % eval_every == 0 or step == max_steps or loss_goal is not None:
+            loss = full_loss(model, params, x, y, loss_fn)
+            if step % eval_every == 0 or step == max_steps:
+                history.append((step, loss))
+    diverged = not math.isfinite(loss) or loss > blowup
+    converged = (not diverged) and loss_goal is not None and loss <= loss_goal
+    return TrainResult(params, step, loss, converged, diverged, history)
+
+
+def train_lbfgs(model: torch.nn.Module, x, y, loss_fn, *, max_steps: int = 500, loss_goal: float | None = None,
+                lr: float = 1.0, history_size: int = 20, inner: int = 20) -> TrainResult:
+    """Full-batch L-BFGS with a strong-Wolfe line search (torch.optim.LBFGS) on a copy of the model.
+    Steps count L-BFGS iterations; the loss goal is checked every `inner` iterations (torch's LBFGS keeps
+    its curvature pairs across calls only when each call runs several iterations)."""
+    import copy
+
+    clone = copy.deepcopy(model)
+    params = list(clone.parameters())
+    optimizer = torch.optim.LBFGS(params, lr=lr, history_size=history_size, max_iter=inner,
+                                  line_search_fn="strong_wolfe", tolerance_grad=0.0, tolerance_change=0.0)
+
+    def closure():
+        optimizer.zero_grad()
+        value = loss_fn(clone(x), y).mean()
+        value.backward()
+        return value
+
+    current = lambda: full_loss(clone, dict(clone.named_parameters()), x, y, loss_fn)
+    loss, steps = current(), 0
+    history = [(0, loss)]
+    while steps < max_steps and math.isfinite(loss) and not (loss_goal is not None and loss <= loss_goal):
+        optimizer.param_groups[0]["max_iter"] = min(inner, max_steps - steps)
+        optimizer.step(closure)
+        steps = optimizer.state[params[0]].get("n_iter", steps + 1)
+        loss = current()
+        history.append((steps, loss))
+    params = {k: v.detach() for k, v in clone.named_parameters()}
+    diverged = not math.isfinite(loss)
+    return TrainResult(params, steps, loss, (not diverged) and loss_goal is not None and loss <= loss_goal,
+                       diverged, history)

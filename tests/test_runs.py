@@ -1,0 +1,54 @@
+import pytest
+
+from sgdcheck import InvalidArgumentError
+from sgdcheck.runs import RunConfig, cache_dir, cached_run, is_cached, run, run_many
+
+CONFIG = RunConfig(dataset="digits", n=100, model="fnn", model_options=(("inputs", 64), ("hidden", (16,))),
+                   lr=0.5, max_steps=30, eval_every=10)
+
+
+def test_a_run_is_a_pure_function_of_its_config():
+    one, two = run(CONFIG), run(CONFIG)
+    assert one["loss"] == two["loss"] and one["config"]["seed"] == 0
+
+
+def test_cache_hits_and_a_failed_run_leaves_no_entry(tmp_path, monkeypatch):
+    assert not is_cached(CONFIG, tmp_path)
+    first = cached_run(CONFIG, tmp_path)
+    assert is_cached(CONFIG, tmp_path) and cached_run(CONFIG, tmp_path)["loss"] == first["loss"]
+    other = RunConfig(**{**CONFIG.__dict__, "seed": 1})
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("sgdcheck.runs.train", killed)
+    with pytest.raises(KeyboardInterrupt):
+        cached_run(other, tmp_path)
+    assert not is_cached(other, tmp_path)
+
+
+def test_a_corrupt_cache_entry_is_recomputed(tmp_path):
+    first = cached_run(CONFIG, tmp_path)
+    entries = list(tmp_path.rglob("output.pkl"))
+    for entry in entries:
+        entry.write_bytes(b"truncated")
+    again = cached_run(CONFIG, tmp_path)
+    assert again["loss"] == first["loss"]
+    assert all(entry.read_bytes() != b"truncated" for entry in entries)  # rewritten, not read
+
+
+def test_submitit_local_executor_shares_the_cache(tmp_path):
+    pytest.importorskip("submitit")
+    configs = [CONFIG, RunConfig(**{**CONFIG.__dict__, "seed": 1})]
+    results = run_many(configs, executor="local", location=tmp_path)
+    assert [r["config"]["seed"] for r in results] == [0, 1]
+    assert all(is_cached(c, tmp_path) for c in configs)
+    assert run_many(configs, location=tmp_path)[1]["loss"] == results[1]["loss"]
+
+
+def test_bad_configs_are_named(tmp_path):
+    with pytest.raises(InvalidArgumentError, match="unknown optimizer"):
+        RunConfig(optimizer="rmsprop")
+    with pytest.raises(InvalidArgumentError, match="executor"):
+        run_many([CONFIG], executor="kubernetes", location=tmp_path)
+    assert cache_dir(tmp_path) == tmp_path

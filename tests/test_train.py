@@ -1,0 +1,82 @@
+import pytest
+import torch
+
+from sgdcheck import InvalidArgumentError, optim
+from sgdcheck.curvature import mse_loss, sharpness
+from sgdcheck.ensemble import train_ensemble
+from sgdcheck.train import train, train_lbfgs
+
+
+def problem(seed=0, n=40, dtype=torch.float64):
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, 6, generator=generator, dtype=dtype)
+    return x, torch.randn(n, 2, generator=generator, dtype=dtype)
+
+
+def build(seed, dtype=torch.float64):
+    torch.manual_seed(seed)
+    return torch.nn.Sequential(torch.nn.Linear(6, 24), torch.nn.Tanh(), torch.nn.Linear(24, 2)).to(dtype)
+
+
+def test_gd_reaches_the_loss_goal_and_the_model_is_untouched():
+    x, y = problem()
+    model = build(0)
+    before = [p.clone() for p in model.parameters()]
+    result = train(model, x, y, mse_loss, optim.GD(0.5), max_steps=20000, loss_goal=1e-3)
+    assert result.converged and not result.diverged and result.loss <= 1e-3
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))
+
+
+def test_gd_sharpness_ends_below_two_over_eta():
+    x, y = problem()
+    result = train(build(0), x, y, mse_loss, optim.GD(0.5), max_steps=20000, loss_goal=1e-4)
+    assert result.converged
+    assert float(sharpness(result.load_into(build(0)), x, y, mse_loss, tol=1e-8)) <= 2 / 0.5 + 1e-6
+
+
+def test_divergence_is_a_result_not_a_crash():
+    x, y = problem()
+    result = train(build(0), x, y, mse_loss, optim.GD(1e3), max_steps=100)
+    assert result.diverged and not result.converged and result.steps < 100
+
+
+def test_runs_are_pure_functions_of_their_seed():
+    x, y = problem()
+    one = train(build(0), x, y, mse_loss, optim.Langevin(0.05, noise=0.01), max_steps=30, batch_size=8, seed=5)
+    two = train(build(0), x, y, mse_loss, optim.Langevin(0.05, noise=0.01), max_steps=30, batch_size=8, seed=5)
+    assert all(torch.equal(one.params[k], two.params[k]) for k in one.params)
+
+
+@pytest.mark.parametrize("batch_size, replacement", [(None, False), (8, False), (8, True)])
+def test_vmap_ensemble_equals_the_sequential_loop(batch_size, replacement):
+    x, y = problem()
+    seeds, lrs = [0, 1], [0.05, 0.2]
+    ensemble = train_ensemble(build, seeds, lrs, x, y, mse_loss, max_steps=40, batch_size=batch_size,
+                              replacement=replacement, eval_every=10)
+    loop = [train(build(s), x, y, mse_loss, optim.GD(lr), max_steps=40, batch_size=batch_size,
+                  replacement=replacement, seed=s, eval_every=10) for s in seeds for lr in lrs]
+    for a, b in zip(ensemble, loop):
+        assert a.steps == b.steps and a.loss == pytest.approx(b.loss, rel=1e-10)
+        assert all(torch.allclose(a.params[k], b.params[k], atol=1e-12) for k in a.params)
+
+
+def test_ensemble_freezes_a_diverging_member():
+    x, y = problem()
+    good, bad = train_ensemble(build, [0], [0.1, 1e3], x, y, mse_loss, max_steps=30, eval_every=5)
+    assert not good.diverged and bad.diverged
+
+
+def test_lbfgs_converges():
+    x, y = problem(n=10)
+    assert train_lbfgs(build(0), x, y, mse_loss, max_steps=300, loss_goal=1e-6).converged
+
+
+@pytest.mark.parametrize("kwargs, message", [({"batch_size": 41}, "batch_size"), ({"batch_size": 0}, "batch_size"),
+                                             ({"eval_every": 0}, "eval_every")])
+def test_bad_arguments(kwargs, message):
+    x, y = problem()
+    with pytest.raises(InvalidArgumentError, match=message):
+        train(build(0), x, y, mse_loss, optim.GD(0.1), max_steps=5, **kwargs)
+    if "batch_size" in kwargs:
+        with pytest.raises(InvalidArgumentError, match=message):
+            train_ensemble(build, [0], [0.1], x, y, mse_loss, max_steps=5, **kwargs)
