@@ -135,24 +135,62 @@ def _problem(model, X, Y, loss_fn, chunk_size) -> Problem:
     return problem
 
 
+def lanczos(matvec: Callable[[torch.Tensor], torch.Tensor], start: torch.Tensor, max_steps: int, stop=None):
+    """Lanczos with full reorthogonalisation (twice, for float32). Returns the tridiagonal's diagonal and
+    off-diagonal as float64 arrays. `stop(alphas, betas, beta_next)` may end the iteration early."""
+    basis = [start / start.norm()]
+    alphas, betas = [], []
+    for j in range(max_steps):
+        w = matvec(basis[j])
+        alphas.append(float(w @ basis[j]))
+        stacked = torch.stack(basis)
+        for _ in range(2):
+            w = w - stacked.T @ (stacked @ w)
+        beta = float(w.norm())
+        if j == max_steps - 1 or beta <= 1e-12 * max(abs(alphas[-1]), 1e-30) or (stop and stop(alphas, betas, beta)):
+            break
+        betas.append(beta)
+        basis.append(w / beta)
+    return np.array(alphas), np.array(betas)
+
+
+def _tridiagonal(alphas, betas):
+    k = len(alphas)
+    return np.diag(alphas) + np.diag(betas[: k - 1], 1) + np.diag(betas[: k - 1], -1)
+
+
 def top_eigenvalue(matvec: Callable[[torch.Tensor], torch.Tensor], problem: Problem, *, tol: float = 1e-4,
-                   seed: int = 0) -> Measurement:
-    """The largest eigenvalue of a symmetric operator on the parameters: scipy's Lanczos (eigsh,
-    which='LA') on a LinearOperator, with a seeded start vector. Counts the products it used."""
-    from scipy.sparse.linalg import LinearOperator, eigsh
-
+                   seed: int = 0, max_steps: int = 300) -> Measurement:
+    """The largest eigenvalue of a symmetric operator on the parameters by Lanczos, stopped when the
+    a-posteriori error estimate of the top Ritz value, min(r, r^2 / gap) with r = beta |s_last| the
+    residual and gap the distance to the next Ritz value (Parlett, The Symmetric Eigenvalue Problem,
+    Sec. 11.7), falls below tol |theta| and the top Ritz value moved by less than that in the last step
+    (early Ritz gaps overestimate the true gap). Counts the products it used."""
     count = 0
+    estimate = {"previous": None}
 
-    def apply(vector):
+    def counted(v):
         nonlocal count
         count += 1
-        return matvec(problem.as_tensor(vector)).detach().cpu().double().numpy()
+        return matvec(v)
 
-    operator = LinearOperator((problem.dim, problem.dim), matvec=apply, dtype=np.float64)
-    start = np.random.default_rng(seed).standard_normal(problem.dim)
-    value = eigsh(operator, k=1, which="LA", tol=tol, v0=start, ncv=min(problem.dim, 20),
-                  return_eigenvectors=False)[0]
-    return Measurement(float(value), products=count, tol=tol)
+    def converged(alphas, betas, beta):
+        if len(alphas) < 2:
+            return False
+        values, vectors = np.linalg.eigh(_tridiagonal(alphas, betas))
+        residual = beta * abs(vectors[-1, -1])
+        gap = values[-1] - values[-2]
+        error = min(residual, residual**2 / gap) if gap > 0 else residual
+        previous, estimate["previous"] = estimate["previous"], values[-1]
+        estimate.update(error=error)
+        settled = previous is not None and abs(values[-1] - previous) <= tol * abs(values[-1])
+        return error <= tol * abs(values[-1]) and settled
+
+    generator = torch.Generator().manual_seed(seed)
+    start = problem.as_tensor(torch.randn(problem.dim, generator=generator, dtype=torch.float64))
+    alphas, betas = lanczos(counted, start, min(max_steps, problem.dim), converged)
+    value = np.linalg.eigvalsh(_tridiagonal(alphas, betas))[-1]
+    return Measurement(float(value), products=count, tol=tol, error_estimate=estimate.get("error"))
 
 
 def sharpness(model, X, Y, loss_fn: LossFn, *, tol: float = 1e-4, chunk_size: int = 256, seed: int = 0) -> Measurement:
@@ -194,24 +232,75 @@ def gauss_newton_product(problem: Problem, v: torch.Tensor) -> torch.Tensor:
     return total / problem.n
 
 
-def _gauss_newton_second_moment(problem: Problem):
-    """v -> mean_i G_i^2 v with G_i = J_i^T Lambda_i J_i: J_i^T Lambda_i K_i Lambda_i J_i v, where the
-    per-sample kernels K_i = J_i J_i^T [k, k] are computed once, chunk by chunk."""
-    kernels = []
-    for x, y in problem.chunks():
-        jac = vmap(torch.func.jacrev(lambda w, xi: problem.outputs(w, xi[None])[0].reshape(-1)),
-                   in_dims=(None, 0))(problem.w, x)                     # [chunk, k, P]
-        lam = _output_hessians(problem, problem.outputs(problem.w, x).detach(), y)
-        kernels.append(lam @ (jac @ jac.transpose(1, 2)) @ lam)         # Lambda K Lambda
-        del jac
+def _linear_kernels(problem: Problem, x: torch.Tensor) -> torch.Tensor | None:
+    """Per-sample kernels K_i = J_i J_i^T [n, k, k] without forming J, for models whose parameters all
+    sit in nn.Linear layers applied to [n, features] inputs: the Jacobian of output k for a Linear layer
+    is delta_k a^T (and delta_k for its bias), so K_i[k, k'] = sum_layers (||a_i||^2 + [bias]) <delta_ik,
+    delta_ik'> (the per-example gradient trick of Goodfellow 2015). Returns None for other models."""
+    linears = [m for m in problem.model.modules() if isinstance(m, torch.nn.Linear)]
+    owned = sum(p.numel() for m in linears for p in m.parameters(recurse=False))
+    if not linears or owned != problem.dim:
+        return None
+    inputs, outputs = {}, {}
 
-    def product(v):
+    def record(module, args, out):
+        inputs[module], outputs[module] = args[0], out
+
+    hooks = [m.register_forward_hook(record) for m in linears]
+    try:
+        with torch.enable_grad():
+            result = problem.model(x.detach().requires_grad_(True)).reshape(len(x), -1)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    if any(inputs[m].dim() != 2 for m in linears):
+        return None  # a Linear shared across positions: the outer-product factorisation does not apply
+    layer_outputs = [outputs[m] for m in linears]
+    signals = [torch.autograd.grad(result[:, k].sum(), layer_outputs, retain_graph=True, allow_unused=True)
+               for k in range(result.shape[1])]
+    kernel = torch.zeros(len(x), result.shape[1], result.shape[1], dtype=result.dtype, device=result.device)
+    for index, m in enumerate(linears):
+        if any(signal[index] is None for signal in signals):
+            continue
+        delta = torch.stack([signal[index] for signal in signals], 1)          # [n, k, out]
+        scale = (inputs[m] ** 2).sum(-1) + (1.0 if m.bias is not None else 0.0)  # [n]
+        kernel += scale[:, None, None] * (delta @ delta.transpose(1, 2))
+    return kernel.detach()
+
+
+def _gauss_newton_sigma(problem: Problem):
+    """v -> mean_i G_i^2 v - G^2 v for G_i = J_i^T Lambda_i J_i, in two jvps and two vjps per chunk:
+    Sigma v = mean_i J_i^T [Lambda K_i Lambda J_i v - Lambda_i J_i (G v)], with the per-sample kernels
+    K_i = J_i J_i^T [k, k] computed once, chunk by chunk (from layer inputs and backpropagated signals
+    for Linear-layer models, else with vmapped jacrev)."""
+    lams, middles = [], []
+    for x, y in problem.chunks():
+        lam = _output_hessians(problem, problem.outputs(problem.w, x).detach(), y)
+        kernel = _linear_kernels(problem, x)
+        if kernel is None:
+            jac = vmap(torch.func.jacrev(lambda w, xi: problem.outputs(w, xi[None])[0].reshape(-1)),
+                       in_dims=(None, 0))(problem.w, x)                 # [chunk, k, P]
+            kernel = jac @ jac.transpose(1, 2)
+            del jac
+        lams.append(lam)
+        middles.append(lam @ kernel @ lam)                              # Lambda K Lambda
+
+    def pullback(cotangents):
         total = torch.zeros_like(problem.w)
-        for (x, _), middle in zip(problem.chunks(), kernels):
-            outputs, jv = jvp(lambda w: problem.outputs(w, x), (problem.w,), (v,))
-            cotangent = torch.einsum("nij,nj->ni", middle, jv.reshape(len(x), -1)).reshape(outputs.shape)
+        for (x, _), cotangent in zip(problem.chunks(), cotangents):
             total += vjp(lambda w: problem.outputs(w, x), problem.w)[1](cotangent)[0]
         return total / problem.n
+
+    def tangents(v):
+        return [jvp(lambda w: problem.outputs(w, x), (problem.w,), (v,))[1] for x, _ in problem.chunks()]
+
+    def product(v):
+        jv = tangents(v)
+        shape = lambda t: t.reshape(len(t), -1)
+        gv = pullback([torch.einsum("nij,nj->ni", lam, shape(t)).reshape(t.shape) for lam, t in zip(lams, jv)])
+        jgv = tangents(gv)
+        return pullback([(torch.einsum("nij,nj->ni", mid, shape(t)) - torch.einsum("nij,nj->ni", lam, shape(u)))
+                         .reshape(t.shape) for mid, lam, t, u in zip(middles, lams, jv, jgv)])
     return product
 
 
@@ -230,15 +319,12 @@ def non_uniformity(model, X, Y, loss_fn: LossFn, *, method: str = "auto", tol: f
         problem = _problem(model, X, Y, loss_fn, chunk_size)
         probe_error = None
         if method == "auto":
-            probe_error = _gauss_newton_error(problem, probes=3, seed=seed)
+            probe_error = _gauss_newton_error(problem, probes=2, seed=seed)
             method = "gauss-newton" if probe_error <= gauss_newton_tolerance else "exact"
         if method == "exact":
-            square = problem.second_moment_product
-            mean_product = problem.hvp
+            sigma = lambda v: problem.second_moment_product(v) - problem.hvp(problem.hvp(v))
         else:
-            square = _gauss_newton_second_moment(problem)
-            mean_product = lambda v: gauss_newton_product(problem, v)
-        sigma = lambda v: square(v) - mean_product(mean_product(v))
+            sigma = _gauss_newton_sigma(problem)
         value = top_eigenvalue(sigma, problem, tol=tol, seed=seed)
     return Measurement(float(np.sqrt(max(float(value), 0.0))), method=method, sigma_max=float(value),
                        gauss_newton_probe_error=probe_error, products=value.products, tol=tol)

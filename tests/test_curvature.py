@@ -84,3 +84,19 @@ def test_bad_input_is_named():
         sharpness(model, x, y[:3], mse_loss)
     with pytest.raises(InvalidArgumentError, match="method"):
         non_uniformity(model, x, y, mse_loss, method="fast")
+
+
+def test_linear_layer_kernels_match_jacobians():
+    from torch.func import jacrev, vmap
+
+    from sgdcheck.curvature import _linear_kernels
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(6, 5), torch.nn.ReLU(),
+                                torch.nn.Linear(5, 4, bias=False), torch.nn.Tanh(), torch.nn.Linear(4, 3)).double()
+    x, y = torch.randn(7, 2, 3, dtype=torch.float64), torch.randn(7, 3, dtype=torch.float64)
+    problem = Problem(model, x, y, mse_loss)
+    jac = vmap(jacrev(lambda w, xi: problem.outputs(w, xi[None])[0]), in_dims=(None, 0))(problem.w, x)
+    assert torch.allclose(_linear_kernels(problem, x), jac @ jac.transpose(1, 2), atol=1e-12)
+    conv = torch.nn.Sequential(torch.nn.Conv1d(2, 2, 2), torch.nn.Flatten(), torch.nn.Linear(4, 3)).double()
+    assert _linear_kernels(Problem(conv, x, y, mse_loss), x) is None

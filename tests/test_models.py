@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from sgdcheck import InvalidArgumentError
-from sgdcheck.models import FNN, PlainConvNet, PolynomialReLU, TwoLayerNet, build, count_parameters
+from sgdcheck.models import FNN, PlainConvNet, SmallVGG, PolynomialReLU, TwoLayerNet, build, count_parameters
 
 
 def test_the_papers_fnn_has_898510_parameters():
@@ -38,3 +38,12 @@ def test_build_scales_widths_and_rejects_unknown_models():
         build("resnet")
     with pytest.raises(InvalidArgumentError, match="scaling"):
         TwoLayerNet(3, 4, scaling="ntk")
+
+
+def test_small_vgg_has_the_papers_parameter_count_and_two_outputs():
+    net = SmallVGG()
+    assert count_parameters(net) == 71_410
+    assert net(torch.zeros(4, 3, 32, 32)).shape == (4, 2)
+    assert count_parameters(build("vgg", width_scale=0.5)) < 71_410
+    with pytest.raises(InvalidArgumentError, match="pixels"):
+        SmallVGG(image=16)
