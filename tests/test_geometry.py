@@ -49,7 +49,7 @@ def test_interpolation_and_simplex_hit_their_endpoints():
     torch.manual_seed(0)
     models = [torch.nn.Linear(3, 2).double() for _ in range(3)]
     x, y = torch.randn(10, 3, dtype=torch.float64), torch.randn(10, 2, dtype=torch.float64)
-    own = [float(mse_loss(m(x), y).mean()) for m in models]
+    own = [float(mse_loss(m(x), y).mean().detach()) for m in models]
     ts, path = interpolation_path(models[0], models[:2], x, y, mse_loss, ts=[0, 0.5, 1])
     assert path[0] == pytest.approx(own[0]) and path[-1] == pytest.approx(own[1])
     weights, surface = simplex_surface(models[0], models, x, y, mse_loss, resolution=4)
