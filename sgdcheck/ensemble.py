@@ -39,7 +39,8 @@ def train_ensemble(build_model: Callable[[int], torch.nn.Module], seeds: Sequenc
     params, buffers = stack_module_state(models)
     params = {k: v.detach().clone() for k, v in params.items()}
     base = copy.deepcopy(models[0]).to("meta")
-    rates = torch.tensor([lr for _, lr in pairs], dtype=next(iter(params.values())).dtype)
+    first = next(iter(params.values()))
+    rates = torch.tensor([lr for _, lr in pairs], dtype=first.dtype, device=first.device)
     streams = [sample_batches(n, batch_size, replacement, torch.Generator().manual_seed(seed)) for seed, _ in pairs]
     full = batch_size == n
 
@@ -50,19 +51,31 @@ def train_ensemble(build_model: Callable[[int], torch.nn.Module], seeds: Sequenc
         with torch.no_grad():
             return vmap(lambda pi, bi: loss_fn(functional_call(base, (pi, bi), (x,)), y).mean())(p, buffers)
 
+    def finite(values):
+        return torch.isfinite(values) & (values <= blowup)
+
     step_fn = vmap(grad_and_value(batch_loss), in_dims=(0, 0, None, None) if full else (0, 0, 0, 0))
     current = losses(params)
-    active = torch.isfinite(current) & (current <= blowup)
-    steps = torch.zeros(len(pairs), dtype=torch.long)
+    active = finite(current)
+    steps = torch.zeros(len(pairs), dtype=torch.long, device=first.device)
     history = [[(0, float(v))] for v in current]
     for step in range(1, max_steps + 1):
+        if full:
+            # Full batch: the step's own loss value is the risk at the current parameters, so the
+            # loss goal is checked without an extra forward pass and no step is taken past it.
+            grads, values = step_fn(params, buffers, x, y)
+            if step > 1:
+                current = torch.where(active, values.detach(), current)
+                active &= finite(current)
+                if (step - 1) % eval_every == 0:
+                    for m in range(len(pairs)):
+                        if int(steps[m]) == step - 1:
+                            history[m].append((step - 1, float(current[m])))
         done = ~active | (current <= loss_goal if loss_goal is not None else torch.zeros_like(active))
         if bool(done.all()):
             break
-        if full:
-            grads, _ = step_fn(params, buffers, x, y)
-        else:
-            index = torch.stack([next(s) for s in streams])
+        if not full:
+            index = torch.stack([next(s) for s in streams]).to(x.device)
             grads, _ = step_fn(params, buffers, x[index], y[index])
         moving = ~done
         for k in params:
@@ -70,13 +83,19 @@ def train_ensemble(build_model: Callable[[int], torch.nn.Module], seeds: Sequenc
             update = rates.view(shape) * grads[k]
             params[k] = torch.where(moving.view(shape), params[k] - update, params[k])
         steps += moving.long()
-        if step % eval_every == 0 or step == max_steps or loss_goal is not None:
+        if not full and (step % eval_every == 0 or step == max_steps or loss_goal is not None):
             current = torch.where(moving, losses(params), current)
-            active &= torch.isfinite(current) & (current <= blowup)
+            active &= finite(current)
             if step % eval_every == 0 or step == max_steps:
                 for m in range(len(pairs)):
                     if moving[m]:
                         history[m].append((step, float(current[m])))
+    if full:
+        final = losses(params)
+        current = torch.where(active, final, current)
+        for m in range(len(pairs)):
+            if history[m][-1][0] != int(steps[m]):
+                history[m].append((int(steps[m]), float(current[m])))
     results = []
     for m in range(len(pairs)):
         loss = float(current[m])

@@ -10,7 +10,7 @@ writes each entry through a temporary file and a rename, so a killed run leaves 
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -20,6 +20,7 @@ from . import optim
 from .curvature import mse_loss
 from .errors import InvalidArgumentError
 from .models import build
+from .ensemble import train_ensemble
 from .train import TrainResult, train, train_lbfgs
 
 OPTIMIZERS = {"gd": optim.GD, "sgd": optim.SGD, "langevin": optim.Langevin, "adam": optim.Adam,
@@ -106,6 +107,32 @@ def run(config: RunConfig) -> dict:
     return {"config": config.key(), "params": {k: v.detach().cpu() for k, v in result.params.items()},
             "steps": result.steps, "loss": result.loss, "converged": result.converged,
             "diverged": result.diverged, "history": result.history}
+
+
+def run_ensemble(config: RunConfig, seeds, lrs) -> list[dict]:
+    """GD or SGD runs for every (seed, lr) pair trained at once (sgdcheck.ensemble), seeds-major.
+
+    The data are those of `config` (its seed picks subsets and random labels); each model starts from
+    initial_model(config with that seed), so record k equals run(config with that seed and lr)."""
+    if config.optimizer not in ("gd", "sgd"):
+        raise InvalidArgumentError(f"ensembles train with gd or sgd, got {config.optimizer!r}")
+    x, y = training_data(config)
+    batch_size = None if config.optimizer == "gd" else config.batch_size
+    results = train_ensemble(lambda seed: initial_model(replace(config, seed=seed)), seeds, lrs, x, y, mse_loss,
+                             max_steps=config.max_steps, batch_size=batch_size, replacement=config.replacement,
+                             loss_goal=config.loss_goal, eval_every=config.eval_every)
+    records, pairs = [], [(seed, lr) for seed in seeds for lr in lrs]
+    for (seed, lr), result in zip(pairs, results):
+        key = replace(config, seed=seed, lr=lr).key()
+        records.append({"config": key, "params": {k: v.detach().cpu() for k, v in result.params.items()},
+                        "steps": result.steps, "loss": result.loss, "converged": result.converged,
+                        "diverged": result.diverged, "history": result.history})
+    return records
+
+
+def cached_ensemble(config: RunConfig, seeds, lrs, location=None) -> list[dict]:
+    """run_ensemble, computed once per (configuration, seeds, learning rates) and then read from the cache."""
+    return _memory(location).cache(run_ensemble)(config, tuple(seeds), tuple(float(lr) for lr in lrs))
 
 
 def as_result(record: dict) -> TrainResult:

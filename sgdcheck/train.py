@@ -92,6 +92,8 @@ def train(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn, opt
             loss = full_loss(model, params, x, y, loss_fn)
             if step % eval_every == 0 or step == max_steps:
                 history.append((step, loss))
+    if history[-1][0] != step:
+        history.append((step, loss))
     diverged = not math.isfinite(loss) or loss > blowup
     converged = (not diverged) and loss_goal is not None and loss <= loss_goal
     return TrainResult(params, step, loss, converged, diverged, history)

@@ -1,7 +1,11 @@
 import pytest
 
 from sgdcheck import InvalidArgumentError
-from sgdcheck.runs import RunConfig, cache_dir, cached_run, is_cached, run, run_many
+from dataclasses import replace
+
+import torch
+
+from sgdcheck.runs import RunConfig, cache_dir, cached_ensemble, cached_run, is_cached, run, run_ensemble, run_many
 
 CONFIG = RunConfig(dataset="digits", n=100, model="fnn", model_options=(("inputs", 64), ("hidden", (16,))),
                    lr=0.5, max_steps=30, eval_every=10)
@@ -10,6 +14,18 @@ CONFIG = RunConfig(dataset="digits", n=100, model="fnn", model_options=(("inputs
 def test_a_run_is_a_pure_function_of_its_config():
     one, two = run(CONFIG), run(CONFIG)
     assert one["loss"] == two["loss"] and one["config"]["seed"] == 0
+
+
+def test_an_ensemble_record_equals_the_single_run_of_its_seed_and_lr(tmp_path):
+    config = replace(CONFIG, dtype="float64", loss_goal=0.2, max_steps=200)
+    records = cached_ensemble(config, [0, 1], [0.3, 0.5], tmp_path)
+    assert [r["config"]["lr"] for r in records] == [0.3, 0.5, 0.3, 0.5]
+    single = run(replace(config, seed=1, lr=0.5))
+    assert records[3]["config"] == single["config"] and records[3]["steps"] == single["steps"]
+    assert all(torch.allclose(records[3]["params"][k], single["params"][k], atol=1e-10) for k in single["params"])
+    assert cached_ensemble(config, [0, 1], [0.3, 0.5], tmp_path)[0]["loss"] == records[0]["loss"]
+    with pytest.raises(InvalidArgumentError, match="ensembles"):
+        run_ensemble(replace(config, optimizer="adam"), [0], [0.1])
 
 
 def test_cache_hits_and_a_failed_run_leaves_no_entry(tmp_path, monkeypatch):

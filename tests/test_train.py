@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 
@@ -58,6 +59,20 @@ def test_vmap_ensemble_equals_the_sequential_loop(batch_size, replacement):
     for a, b in zip(ensemble, loop):
         assert a.steps == b.steps and a.loss == pytest.approx(b.loss, rel=1e-10)
         assert all(torch.allclose(a.params[k], b.params[k], atol=1e-12) for k in a.params)
+
+
+def test_ensemble_with_a_loss_goal_stops_each_member_where_the_loop_does():
+    x, y = problem()
+    lrs = [0.05, 0.1]      # below the edge of stability, where float rounding does not grow chaotically
+    ensemble = train_ensemble(build, [0, 1], lrs, x, y, mse_loss, max_steps=3000, loss_goal=0.05, eval_every=50)
+    loop = [train(build(s), x, y, mse_loss, optim.GD(lr), max_steps=3000, loss_goal=0.05, eval_every=50)
+            for s in [0, 1] for lr in lrs]
+    assert len({r.steps for r in loop}) > 1
+    for a, b in zip(ensemble, loop):
+        assert a.converged and b.converged and a.steps == b.steps
+        assert a.loss == pytest.approx(b.loss, rel=1e-10)
+        assert [s for s, _ in a.history] == [s for s, _ in b.history]
+        assert np.allclose([v for _, v in a.history], [v for _, v in b.history], rtol=1e-10)
 
 
 def test_ensemble_freezes_a_diverging_member():
