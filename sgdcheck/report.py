@@ -44,8 +44,9 @@ def _git(*args: str, cwd: Path) -> str:
 
 
 def run_header(scale: str, device: str, root: Path, command: str = "") -> dict:
-    """Who ran what, where: commit, versions, device, date."""
-    commit = _git("rev-parse", "HEAD", cwd=root) or "unknown"
+    """Who ran what, where: commit, versions, device, date. Where the code was copied without its git
+    history (a cluster node, a GPU machine), SGDCHECK_COMMIT names the commit it was copied from."""
+    commit = _git("rev-parse", "HEAD", cwd=root) or os.environ.get("SGDCHECK_COMMIT", "") or "unknown"
     # the reports being regenerated do not make the code dirty
     dirty = bool(_git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)reports", cwd=root))
     return {

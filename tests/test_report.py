@@ -84,3 +84,10 @@ def test_redraw_from_json(tmp_path):
 def test_json_is_plain(tmp_path):
     report.write(tmp_path, _header(tmp_path), [_payload("a2020.one")])
     json.loads((tmp_path / "latest.json").read_text())
+
+
+def test_a_copy_without_git_history_takes_its_commit_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setattr(report, "_git", lambda *args, cwd: "")
+    assert report.run_header("paper", "cuda", tmp_path)["git_commit"] == "unknown"
+    monkeypatch.setenv("SGDCHECK_COMMIT", "0123abcd")
+    assert report.run_header("paper", "cuda", tmp_path)["git_commit"] == "0123abcd"

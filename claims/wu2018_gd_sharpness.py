@@ -1,0 +1,101 @@
+"""GD selects the sharpest minimum it can be stable at: sharpness <= 2/eta, and close to it.
+
+Wu, Ma & E (NeurIPS 2018), Table 2: GD with MSE on 1000 FashionMNIST images, FNN 784-500-500-500-10,
+trained to a loss below 1e-4, 5 seeds; the sharpness of the minima found against 2/eta.
+"""
+import numpy as np
+import pytest
+
+from sgdcheck import Claim, Source, at_least, at_most, combine, holds, precondition
+from sgdcheck.curvature import mse_loss, sharpness
+from sgdcheck.figures import figure, panel, series
+from sgdcheck.runs import cached_ensemble
+from sgdcheck.setups import data_of, fashion_fnn, model_of
+
+PAPER_TABLE_2 = {0.01: (53.5, 4.3), 0.05: (39.3, 0.5), 0.1: (19.6, 0.15), 0.5: (3.9, 0.0), 1.0: (1.9, 0.0),
+                 5.0: (0.4, 0.0)}
+CLAIM = Claim(
+    id="wu2018.gd-sharpness",
+    source=Source("Wu, Ma & E 2018", "Table 2 (FashionMNIST)"),
+    statement="GD converges to minima whose sharpness is at most 2/eta, and for eta >= 0.05 close to it "
+              "(GD selects the sharpest minimum it can be stable at).",
+    paper={f"sharpness at eta={lr:g}": f"{mean} ± {sd} (2/eta = {2 / lr:g})" for lr, (mean, sd) in
+           PAPER_TABLE_2.items()},
+    notes="Closeness is judged as sharpness x eta / 2 >= 0.8 (the paper's own ratios are 0.98-1.0 for "
+          "eta >= 0.05 and 0.27 at eta = 0.01). The bound allows 5%: training stops at a finite loss goal, where "
+          "GD is still at the edge of stability and its sharpness hovers around 2/eta (Cohen et al. 2021); with "
+          "a 1e-4 goal we measured up to 3% above 2/eta at eta = 5, which the paper's one-decimal table "
+          "(0.4 ± 0.0) cannot show. Inputs are pixels in [0, 1] as in the source code: with standardized "
+          "inputs the paper-scale runs (H100, 2026-11-24) reached the loss goal with sharpness 10.3 ± 0.3 at both "
+          "eta = 0.05 and 0.1 (ratios 0.26 and 0.51), far from 2/eta; the input scaling decides whether GD "
+          "sharpens up to the bound before it converges.",
+)
+CLOSE, SLACK = 0.8, 1.05
+PAPER_LRS = (0.05, 0.1, 0.5, 1.0, 5.0)
+NOT_AT_PAPER_SCALE = ("eta = 0.01 is not run at paper scale: on one H100, full-batch GD on the 898,510-parameter "
+                      "FNN took 4.4 ms a step (launch-bound) and eta = 0.05 needed 62,000-66,000 steps to reach a "
+                      "loss of 1e-4; eta = 0.01 needs about five times as many (~3.2e5 steps, ~24 minutes), more "
+                      "than one 10-minute device session.")
+
+
+@pytest.mark.gpu
+def test_gd_sharpness(scale, device, evidence):
+    setup = fashion_fnn(scale, device)
+    config = setup.config
+    lrs = scale.pick(smoke=(0.5, 1.0, 2.0), full=(0.05, 0.1, 0.5, 1.0, 5.0), paper=PAPER_LRS)
+    seeds = scale.seeds[:5]
+    if scale.name == "paper":
+        evidence.finding(NOT_AT_PAPER_SCALE)
+    evidence.device = device
+    # One ensemble per learning rate: the seeds train together and a fast rate does not wait for a slow one.
+    records = [record for lr in lrs for record in cached_ensemble(config, seeds, [lr])]
+    x, y = data_of(config)
+    by_lr = {lr: [] for lr in lrs}
+    for record in records:
+        lr = record["config"]["lr"]
+        ok = record["converged"] and not record["diverged"]
+        value = float(sharpness(model_of(record, config), x, y, mse_loss, tol=1e-4, chunk_size=1000)) if ok else np.nan
+        by_lr[lr].append({"seed": record["config"]["seed"], "sharpness": value, "steps": record["steps"],
+                          "loss": record["loss"], "converged": record["converged"], "diverged": record["diverged"],
+                          "history": record["history"]})
+    evidence.detail(setup=setup.describe(), runs={f"eta={lr:g}": [{k: v for k, v in r.items() if k != "history"}
+                                                                   for r in runs] for lr, runs in by_lr.items()})
+    ratios = {lr: [r["sharpness"] * lr / 2 for r in runs] for lr, runs in by_lr.items()}
+    for lr, runs in by_lr.items():
+        values = np.array([r["sharpness"] for r in runs])
+        paper = PAPER_TABLE_2.get(lr)
+        evidence.record(**{f"sharpness at eta={lr:g}": f"{np.mean(values):.3g} ± {np.std(values, ddof=1):.2g} "
+                                                         f"(2/eta = {2 / lr:g}; ratio {np.mean(ratios[lr]):.3f})"})
+        if paper is None:
+            evidence.detail(**{f"no paper value at eta={lr:g}": True})
+    failed = [f"eta={lr:g} seed {r['seed']}: loss {r['loss']:.3g} after {r['steps']} steps"
+              + (" (diverged)" if r["diverged"] else "") for lr, runs in by_lr.items() for r in runs
+              if not r["converged"] or r["diverged"]]
+    converged = precondition(not failed, f"every run reaches the loss goal {config.loss_goal:g} within "
+                                         f"{config.max_steps} steps; not: {'; '.join(failed)}")
+    bound = [at_most(ratios[lr], SLACK, what=f"mean sharpness x eta / 2 at eta={lr:g}") for lr in lrs]
+    close = [at_least(ratios[lr], CLOSE, what=f"sharpness x eta / 2 at eta={lr:g}") for lr in lrs if lr >= 0.05]
+    verdict = combine([*bound, *close], preconditions=[converged])
+    pooled = [r for lr in lrs for r in ratios[lr]]
+    control = combine([at_most(pooled, 0.5, what="sharpness x eta / 2 over all runs")], preconditions=[converged])
+    steps_over = {lr: [r["steps"] for r in runs] for lr, runs in by_lr.items()}
+    evidence.detail(steps=steps_over)
+    _figure(evidence, by_lr, lrs)
+    evidence.conclude(CLAIM, verdict, seeds=seeds,
+                      negative_control=("GD minima have sharpness at most 1/eta (half the stability bound)", control))
+
+
+def _figure(evidence, by_lr, lrs):
+    grid = np.geomspace(min(lrs) / 1.5, max(lrs) * 1.5, 50)
+    points = [(lr, r["sharpness"]) for lr, runs in by_lr.items() for r in runs]
+    paper = [lr for lr in lrs if lr in PAPER_TABLE_2]
+    curves = [series("line", [s for s, _ in r["history"]], [v for _, v in r["history"]], f"eta={lr:g}")
+              for lr, runs in by_lr.items() for r in runs[:1]]
+    evidence.figure("table2", figure("GD sharpness against the stability bound 2/eta (Table 2)", [
+        panel("sharpness of the minima found", "learning rate eta", "sharpness", [
+            series("line", grid.tolist(), (2 / grid).tolist(), "2/eta", color="black", linestyle="--"),
+            series("scatter", [p for p, _ in points], [v for _, v in points], "measured (each seed)"),
+            series("scatter", paper, [PAPER_TABLE_2[lr][0] for lr in paper], "paper, Table 2", marker="x", s=60),
+        ], xscale="log", yscale="log"),
+        panel("training loss (first seed)", "step", "loss", curves, xscale="log", yscale="log"),
+    ]))

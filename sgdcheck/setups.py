@@ -1,0 +1,74 @@
+"""The neural-network setups of the papers, sized per scale, shared by the section C claims.
+
+Wu, Ma & E (2018), Table 1 and Sec. 4: an FNN 784-500-500-500-10 (898,510 parameters) on the first
+1000 FashionMNIST training images with pixels in [0, 1] as the source code feeds them (not
+standardized: standardizing changes the curvature scale and with it which minima GD reaches), MSE on
+one-hot targets (mean over samples and classes), trained to a loss below 1e-4. The smoke
+and full scales keep the data and the loss and shrink the hidden widths, the loss goal and the step
+budget so that they run on a 2-core CPU; the paper scale is the paper's setup.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+import torch
+
+from . import data
+from .errors import DataError
+from .models import build
+from .runs import RunConfig, training_data
+from .scale import Scale
+
+
+@dataclass(frozen=True)
+class FashionSetup:
+    """What one scale trains: its RunConfig (without lr and seed) and a description for reports."""
+
+    config: RunConfig
+
+    @property
+    def hidden(self) -> tuple:
+        return tuple(max(2, int(round(500 * self.config.width_scale))) for _ in range(3))
+
+    def describe(self) -> dict:
+        c = self.config
+        model = build(c.model, width_scale=c.width_scale)
+        pixels = "standardized" if c.standardize else "pixels in [0, 1]"
+        return {"data": f"first {c.n} FashionMNIST training images, {pixels}, one-hot MSE targets",
+                "model": f"FNN 784-{'-'.join(map(str, self.hidden))}-10 "
+                         f"({sum(p.numel() for p in model.parameters()):,} parameters)",
+                "loss goal": c.loss_goal, "step budget": c.max_steps, "device": c.device}
+
+
+def fashion_fnn(scale: Scale, device: str = "cpu", **overrides) -> FashionSetup:
+    """The FashionMNIST FNN setup of Wu, Ma & E (2018) at this scale."""
+    require("fashion-mnist")
+    values = dict(dataset="fashion-mnist", n=1000, subset="first", standardize=False, model="fnn",
+                  width_scale=scale.pick(smoke=0.2, full=0.4, paper=1.0),
+                  loss_goal=scale.pick(smoke=1e-3, full=1e-4, paper=1e-4),
+                  max_steps=scale.pick(smoke=4000, full=60000, paper=80000),
+                  eval_every=scale.pick(smoke=50, full=500, paper=1000), device=device)
+    values.update(overrides)
+    return FashionSetup(RunConfig(**values))
+
+
+def require(dataset: str) -> None:
+    """Skip the calling claim, saying why, when a data set's files are not on this machine."""
+    try:
+        data.load(dataset)
+    except DataError as error:
+        pytest.skip(f"{dataset} is not available here: {error}")
+
+
+def model_of(record: dict, config: RunConfig) -> torch.nn.Module:
+    """The trained model of a run record (sgdcheck.runs), on the config's device."""
+    torch.manual_seed(0)
+    model = build(config.model, width_scale=config.width_scale, **dict(config.model_options))
+    model = model.to(config.device, getattr(torch, config.dtype))
+    model.load_state_dict({**model.state_dict(), **{k: v.to(config.device) for k, v in record["params"].items()}})
+    return model.eval()
+
+
+def data_of(config: RunConfig):
+    return training_data(config)
