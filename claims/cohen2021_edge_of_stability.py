@@ -1,0 +1,134 @@
+"""Edge of stability: during full-batch GD the sharpness rises to 2/eta and hovers there while the
+loss keeps falling, non-monotonically.
+
+Cohen, Kaur, Li, Kolter & Talwalkar (ICLR 2021), Sec. 3, Fig. 1: progressive sharpening, then the edge of
+stability. Measured on the FashionMNIST FNN setup of Wu, Ma & E (2018), tracking the sharpness along GD.
+"""
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from sgdcheck import Claim, Source, at_least, at_most, combine, holds, precondition, within
+from sgdcheck.curvature import mse_loss, sharpness
+from sgdcheck.ensemble import train_ensemble
+from sgdcheck.figures import figure, panel, series
+from sgdcheck.runs import initial_model
+from sgdcheck.setups import data_of, fashion_fnn
+
+CLAIM = Claim(
+    id="cohen2021.edge-of-stability",
+    source=Source("Cohen et al. 2021 (ICLR)", "Sec. 3, Fig. 1 (outside the seeds: the best-known follow-up)"),
+    statement="During full-batch GD the sharpness rises (progressive sharpening) until it reaches 2/eta, then "
+              "hovers at 2/eta while the training loss keeps decreasing over long times, non-monotonically.",
+    paper={"sharpness after reaching the edge": "~ 2/eta", "loss": "falls non-monotonically",
+           "before the edge": "sharpness rises"},
+    notes="Reached: the sharpness first exceeds 0.9 x 2/eta. Hovering: the mean of sharpness x eta / 2 after "
+          "that point lies in [0.85, 1.15]. Non-monotone: the loss rises on some steps after the edge is "
+          "reached while it ends lower than where the edge was reached.",
+)
+REACHED, HOVER = 0.9, (0.85, 1.15)
+
+
+def _track(config, seeds, lr, chunk, x, y):
+    """GD for all seeds at once in chunks of steps; the sharpness at each chunk's end, the loss at every step."""
+    params = {seed: None for seed in seeds}
+
+    def model_of(seed):
+        model = initial_model(replace(config, seed=seed))
+        if params[seed] is not None:
+            model.load_state_dict({**model.state_dict(), **params[seed]})
+        return model
+
+    def measure(seed):
+        return float(sharpness(model_of(seed).eval(), x, y, mse_loss, tol=1e-3, chunk_size=1000))
+
+    tracks = {seed: {"steps": [0], "sharpness": [measure(seed)], "loss_steps": [], "loss": [],
+                     "converged": False, "diverged": False} for seed in seeds}
+    done, offset = set(), 0
+    while offset < config.max_steps and len(done) < len(seeds):
+        active = [s for s in seeds if s not in done]
+        results = train_ensemble(model_of, active, [lr], x, y, mse_loss, max_steps=chunk,
+                                 loss_goal=config.loss_goal, eval_every=1)
+        for seed, result in zip(active, results):
+            track = tracks[seed]
+            params[seed] = result.params
+            for step, value in result.history[1:]:
+                track["loss_steps"].append(offset + step)
+                track["loss"].append(value)
+            if result.diverged:
+                track["diverged"] = True
+                done.add(seed)
+                continue
+            track["steps"].append(offset + result.steps)
+            track["sharpness"].append(measure(seed))
+            if result.converged:
+                track["converged"] = True
+                done.add(seed)
+        offset += chunk
+    return tracks
+
+
+@pytest.mark.gpu
+def test_edge_of_stability(scale, device, evidence):
+    setup = fashion_fnn(scale, device, loss_goal=scale.pick(smoke=1e-3, full=1e-4, paper=1e-4))
+    config = setup.config
+    lr = scale.pick(smoke=0.5, full=0.2, paper=0.1)
+    chunk = scale.pick(smoke=100, full=250, paper=500)
+    seeds = scale.seeds[:3]
+    evidence.device = device
+    x, y = data_of(config)
+    tracks = _track(config, seeds, lr, chunk, x, y)
+    edge = 2 / lr
+    start_ratios, peaks, hovers, increases, fell = [], [], [], [], []
+    for seed, t in tracks.items():
+        ratio = np.array(t["sharpness"]) * lr / 2
+        start_ratios.append(float(ratio[0]))
+        peaks.append(float(ratio.max()))
+        reached = np.flatnonzero(ratio >= REACHED)
+        if len(reached) == 0:
+            hovers.append(np.nan)
+            increases.append(0)
+            fell.append(False)
+            continue
+        at = t["steps"][reached[0]]
+        hovers.append(float(ratio[reached[0]:].mean()))
+        after = np.array([v for s, v in zip(t["loss_steps"], t["loss"]) if s >= at])
+        increases.append(int((np.diff(after) > 0).sum()))
+        fell.append(bool(len(after) > 1 and after[-1] < after[0]))
+    evidence.record(**{"sharpness after reaching the edge": f"{np.nanmean(hovers) * edge:.3g} (2/eta = {edge:g}; "
+                                                            f"mean ratio {np.nanmean(hovers):.3f})",
+                       "loss": f"rose on {int(np.mean(increases))} steps on average after the edge, "
+                               f"ended lower in {sum(fell)}/{len(fell)} runs",
+                       "before the edge": f"sharpness x eta / 2 from {np.mean(start_ratios):.3f} to a peak of "
+                                          f"{np.mean(peaks):.3f}"})
+    evidence.detail(setup=setup.describe(), lr=lr, seeds=list(seeds), start_ratios=start_ratios, peak_ratios=peaks,
+                    hover_ratios=hovers, loss_increases=increases,
+                    steps={s: t["steps"][-1] for s, t in tracks.items()},
+                    converged={s: t["converged"] for s, t in tracks.items()})
+    diverged = [s for s, t in tracks.items() if t["diverged"]]
+    preconditions = [precondition(not diverged, f"no run diverges (diverged: seeds {diverged})"),
+                     precondition(max(start_ratios) < REACHED,
+                                  f"every run starts below the edge (initial sharpness x eta / 2 "
+                                  f"{max(start_ratios):.3f} < {REACHED}), so the rise is progressive sharpening")]
+    verdict = combine([at_least(peaks, REACHED, what="peak sharpness x eta / 2"),
+                       within(hovers, *HOVER, what="mean sharpness x eta / 2 after reaching the edge"),
+                       holds(all(i > 0 for i in increases) and all(fell),
+                             f"the loss rises on some steps after the edge in every run ({increases}) and ends "
+                             f"lower than where the edge was reached")], preconditions)
+    growth = [p / s for p, s in zip(peaks, start_ratios)]
+    control = combine([at_most(growth, 1.2, what="peak / initial sharpness")], preconditions)
+    _figure(evidence, tracks, lr)
+    evidence.conclude(CLAIM, verdict, seeds=seeds,
+                      negative_control=("the sharpness stays within 20% of its initial value along GD", control))
+
+
+def _figure(evidence, tracks, lr):
+    first = next(iter(tracks.values()))
+    evidence.figure("trajectory", figure(f"GD on FashionMNIST at eta = {lr:g}: sharpness and loss along training", [
+        panel("sharpness", "step", "sharpness",
+              [series("line", t["steps"], t["sharpness"], f"seed {s}") for s, t in tracks.items()],
+              hlines=[(2 / lr, "2/eta")]),
+        panel("training loss (first seed)", "step", "loss", [series("line", first["loss_steps"], first["loss"], "")],
+              yscale="log"),
+    ]))
