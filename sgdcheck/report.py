@@ -288,13 +288,42 @@ def redraw(report_dir: Path) -> Path:
     return report_dir / "latest.md"
 
 
+def merge_reports(report_dir: Path, other_dir: Path) -> Path:
+    """Fold another report folder (one written on a GPU machine or a cluster node) into this one: its
+    claims replace ours claim by claim, each keeping its own run header; then redraw, atomically."""
+    report_dir, other = Path(report_dir), load(Path(other_dir) / "latest.json")
+    report_dir.mkdir(parents=True, exist_ok=True)
+    latest = report_dir / "latest.json"
+    report = load(latest) if latest.exists() else None
+    for run_id, header in other["runs"].items():
+        entries = {cid: c for cid, c in other["claims"].items() if c["run_id"] == run_id}
+        if entries:
+            report = merge(report, header, entries)
+    if report is None:
+        raise ReportError(f"{other_dir} holds no claims to merge")
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=report_dir))
+    try:
+        (staging / "latest.json").write_text(json.dumps(report, indent=1, sort_keys=False) + "\n")
+        history = Path(other_dir) / "history.jsonl"
+        lines = history.read_text() if history.exists() else ""
+        os.replace(staging / "latest.json", latest)
+        if lines:
+            with open(report_dir / "history.jsonl", "a") as target:
+                target.write(lines)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return redraw(report_dir)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="sgdcheck-report",
                                      description="Redraw a replication report (Markdown and figures) from its JSON.")
     parser.add_argument("report_dir", nargs="?", default="reports")
+    parser.add_argument("--merge", metavar="OTHER_DIR",
+                        help="first fold the report in OTHER_DIR (e.g. one written on another machine) into it")
     args = parser.parse_args(argv)
     try:
-        path = redraw(Path(args.report_dir))
+        path = merge_reports(Path(args.report_dir), Path(args.merge)) if args.merge else redraw(Path(args.report_dir))
     except ReportError as error:
         print(f"sgdcheck-report: {error}", file=sys.stderr)
         return 2

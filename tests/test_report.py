@@ -91,3 +91,16 @@ def test_a_copy_without_git_history_takes_its_commit_from_the_environment(tmp_pa
     assert report.run_header("paper", "cuda", tmp_path)["git_commit"] == "unknown"
     monkeypatch.setenv("SGDCHECK_COMMIT", "0123abcd")
     assert report.run_header("paper", "cuda", tmp_path)["git_commit"] == "0123abcd"
+
+
+def test_merge_folds_another_machines_report_in_claim_by_claim(tmp_path):
+    here, there = tmp_path / "here", tmp_path / "there"
+    report.write(here, _header(tmp_path), [_payload("a2020.one"), _payload("a2020.two")])
+    report.write(there, report.run_header("paper", "cuda", tmp_path), [_payload("a2020.two", with_figure=True)])
+    assert report.main([str(here), "--merge", str(there)]) == 0
+    merged = report.load(here / "latest.json")
+    assert set(merged["claims"]) == {"a2020.one", "a2020.two"}
+    assert merged["runs"][merged["claims"]["a2020.two"]["run_id"]]["scale"] == "paper"
+    assert merged["runs"][merged["claims"]["a2020.one"]["run_id"]]["scale"] == "smoke"
+    assert len((here / "history.jsonl").read_text().splitlines()) == 2
+    assert report.main([str(here), "--merge", str(tmp_path / "nothing")]) == 2
