@@ -72,3 +72,29 @@ def model_of(record: dict, config: RunConfig) -> torch.nn.Module:
 
 def data_of(config: RunConfig):
     return training_data(config)
+
+
+def label_runs(scale: Scale, device: str = "cpu", random_labels: float = 0.0) -> list[RunConfig]:
+    """SGD on FashionMNIST with natural or random labels, trained to (near) zero training loss, one
+    RunConfig per seed (Zhang et al. 2017; Poggio & Liao, Sec. 8). Natural- and random-label runs of a
+    seed share the images and the initialisation; random labels are drawn per seed."""
+    require("fashion-mnist")
+    base = RunConfig(dataset="fashion-mnist", n=scale.pick(smoke=500, full=1000, paper=1000), subset="first",
+                     standardize=False, model="fnn", width_scale=scale.pick(smoke=0.2, full=0.4, paper=1.0),
+                     optimizer="sgd", lr=0.5, batch_size=20, loss_goal=1e-3,
+                     max_steps=scale.pick(smoke=20000, full=60000, paper=200000), eval_every=200,
+                     random_labels=random_labels, device=device)
+    return [RunConfig(**{**base.__dict__, "seed": seed}) for seed in scale.seeds[:scale.pick(smoke=3, full=5)]]
+
+
+def accuracy(model: torch.nn.Module, x: torch.Tensor, labels: torch.Tensor, chunk: int = 4096) -> float:
+    """Fraction of samples whose largest output is the label."""
+    with torch.no_grad():
+        hits = sum(int((model(x[i:i + chunk]).argmax(1) == labels[i:i + chunk]).sum()) for i in range(0, len(x), chunk))
+    return hits / len(x)
+
+
+def held_out(config: RunConfig):
+    """The held-out images and labels, preprocessed as the training data are."""
+    test = data.load(config.dataset, split="test")
+    return test.x.to(config.device, getattr(torch, config.dtype)), test.y.to(config.device)

@@ -1,0 +1,74 @@
+"""Minima found by SGD are flatter for natural labels than for random labels.
+
+Poggio & Liao (Theory II), Sec. 8, Table 1: the flatness radius r(w, d, eps) = sup{r : |I(w) - I(w + r d)|
+<= eps}, eps = 0.05, averaged over random unit directions d of all parameters or of the top layer, is larger
+at natural-label minima than at random-label ones (MNIST all 45.4 vs 6.9, top 15.0 vs 3.0; CIFAR-10 all
+17.0 vs 5.7, top 19.5 vs 12.1). Checked with the FashionMNIST FNN trained by SGD on both label kinds.
+"""
+import numpy as np
+import pytest
+
+from sgdcheck import Claim, Source, at_least, combine, known_refutation, precondition, within
+from sgdcheck.curvature import mse_loss
+from sgdcheck.figures import figure, panel, series
+from sgdcheck.geometry import flatness_radius
+from sgdcheck.runs import cached_run
+from sgdcheck.setups import data_of, label_runs, model_of
+
+CLAIM = Claim(
+    id="poggio.flatness-labels",
+    source=Source("Poggio & Liao (Theory of deep learning II)", "Sec. 8, Table 1"),
+    statement="The flatness radius (eps = 0.05, random unit directions) of SGD minima is larger for natural "
+              "labels than for random labels, over all parameters and over the top layer.",
+    paper={"all parameters": "MNIST 45.4 ± 2.7 vs 6.9 ± 1.0; CIFAR-10 17.0 ± 2.4 vs 5.7 ± 1.0",
+           "top layer": "MNIST 15.0 ± 1.7 vs 3.0 ± 0.1; CIFAR-10 19.5 ± 4.0 vs 12.1 ± 2.6"},
+    notes="I is the training risk (MSE, mean over samples and classes). Natural and random runs of a seed share "
+          "images and initialisation; the verdict is on the per-seed log ratio natural/random of the mean radius "
+          "over 20 directions. Absolute radii depend on the network and the loss scale, so only the ordering and "
+          "the ratio are compared with the paper.",
+)
+EPS, DIRECTIONS = 0.05, 20
+TOP_LAYER = "7"       # the FNN's last Linear
+
+
+def _radii(scale, device, fraction, layer):
+    out = []
+    for config in label_runs(scale, device, fraction):
+        record = cached_run(config)
+        x, y = data_of(config)
+        ok = record["converged"] and not record["diverged"]
+        out.append(float(flatness_radius(model_of(record, config), x, y, mse_loss, eps=EPS, directions=DIRECTIONS,
+                                         layer=layer, seed=config.seed)) if ok else np.nan)
+    return out
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("part", [
+    "all parameters",
+    pytest.param("top layer", marks=known_refutation(
+        "refuted at smoke scale: along random directions of the top layer alone the random-label minima are "
+        "flatter (radius ~5.3 vs ~4.2 for natural labels), the opposite of Table 1; over all parameters the "
+        "paper's ordering holds")),
+])
+def test_flatness_labels(part, scale, device, evidence):
+    evidence.device = device
+    layer = None if part == "all parameters" else TOP_LAYER
+    natural, random = _radii(scale, device, 0.0, layer), _radii(scale, device, 1.0, layer)
+    trained = precondition(np.all(np.isfinite(natural + random)), "every run reaches the loss goal without diverging")
+    ratios = [float(np.log(n / r)) for n, r in zip(natural, random)]
+    evidence.record(**{part: f"natural {np.mean(natural):.2f} ± {np.std(natural, ddof=1):.2f} vs random "
+                             f"{np.mean(random):.2f} ± {np.std(random, ddof=1):.2f} "
+                             f"(ratio {np.exp(np.mean(ratios)):.2f}; paper MNIST 6.6, CIFAR-10 "
+                             f"{'3.0' if layer is None else '1.6'})"})
+    evidence.detail(natural=natural, random=random, eps=EPS, directions=DIRECTIONS, layer=layer or "all")
+    verdict = combine([at_least(ratios, 0.0, what="log(radius natural / radius random)")], preconditions=[trained])
+    control = combine([within(ratios, -0.02, 0.02, what="log(radius natural / radius random)")],
+                      preconditions=[trained])
+    evidence.figure("radii", figure(f"Flatness radius (eps = {EPS}), {part}", [
+        panel("per seed", "", "radius", [
+            series("bar", [f"seed {i}" for i in range(len(natural))], natural, "natural labels", offset=-0.2, width=0.4),
+            series("bar", [f"seed {i}" for i in range(len(random))], random, "random labels", offset=0.2, width=0.4),
+        ]),
+    ]))
+    evidence.conclude(CLAIM, verdict, seeds=list(range(len(natural))), case=part,
+                      negative_control=("the radius does not depend on the labels (|log ratio| <= 0.02)", control))
