@@ -37,6 +37,7 @@ class RunConfig:
     subset: str = "first"
     classes: tuple | None = None
     random_labels: float = 0.0
+    label_seed: int | None = None       # random labels drawn with this seed (default: the run's seed)
     corrupt_extra: int = 0
     standardize: bool = True
     model: str = "fnn"
@@ -78,7 +79,8 @@ def training_data(config: RunConfig):
     else:
         ds = pool.subset(config.n, config.subset, seed=config.seed)
     if config.random_labels:
-        ds = ds.with_random_labels(config.random_labels, seed=config.seed)
+        label_seed = config.seed if config.label_seed is None else config.label_seed
+        ds = ds.with_random_labels(config.random_labels, seed=label_seed)
     if config.standardize:
         ds = ds.standardized()
     dtype = getattr(torch, config.dtype)
