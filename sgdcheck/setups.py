@@ -99,3 +99,4 @@ def held_out(config: RunConfig):
     """The held-out images and labels, preprocessed as the training data are."""
     test = data.load(config.dataset, split="test")
     return test.x.to(config.device, getattr(torch, config.dtype)), test.y.to(config.device)
+

@@ -1,0 +1,79 @@
+"""The sharpness / non-uniformity diagram of SGD minima with the linear-stability box of each
+(eta, B): a <= 2/eta and s <= sqrt(B (n-1)/(n-B))/eta (Wu, Ma & E 2018, Sec. 4.2-4.3, Fig. 5-6).
+
+One computation (GD and SGD at one learning rate, several batch sizes and seeds, on the FashionMNIST
+FNN setup), cached on disk and read by the claims wu2018.sgd-nonuniformity, wu2018.batch-sharpness and
+wu2018.a-s-correlation.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .figures import figure, panel, series
+from .runs import RunConfig
+from .scale import Scale
+from .setups import data_of, fashion_fnn, model_of
+
+
+def stability_diagram(scale: Scale, device: str = "cpu", location=None) -> dict:
+    """Sharpness a and non-uniformity s of the minima that GD and SGD (one learning rate, several batch
+    sizes, several seeds) reach on the FashionMNIST FNN setup (Wu, Ma & E 2018, Sec. 4.2-4.3, Fig. 5-6).
+    Cached on disk like the runs, so the claims that read the diagram share one computation."""
+    from .runs import _memory
+
+    return _memory(location).cache(_stability_diagram)(scale.name, device)
+
+
+def _stability_diagram(scale_name: str, device: str) -> dict:
+    from .curvature import mse_loss, non_uniformity, sharpness
+    from .runs import cached_ensemble
+    from .scale import get_scale
+
+    scale = get_scale(scale_name)
+    setup = fashion_fnn(scale, device, n=scale.pick(smoke=500, full=1000, paper=1000))
+    lr = 0.5
+    n = setup.config.n
+    batches = scale.pick(smoke=(n, 50, 10), full=(n, 100, 25, 10, 4), paper=(n, 100, 25, 10, 4))
+    seeds = scale.seeds[:scale.pick(smoke=3, full=5)]
+    points = []
+    for batch in batches:
+        config = RunConfig(**{**setup.config.__dict__, "optimizer": "gd" if batch == n else "sgd",
+                              "batch_size": batch, "max_steps": scale.pick(smoke=20000, full=100000, paper=200000)})
+        x, y = data_of(config)
+        for record in cached_ensemble(config, seeds, [lr]):
+            ok = record["converged"] and not record["diverged"]
+            a = s = float("nan")
+            method = None
+            if ok:
+                model = model_of(record, config)
+                a = float(sharpness(model, x, y, mse_loss, tol=1e-3, chunk_size=n))
+                nu = non_uniformity(model, x, y, mse_loss, tol=1e-2, chunk_size=n)
+                s, method = float(nu), nu.method
+            points.append({"batch_size": batch, "seed": record["config"]["seed"], "lr": lr, "n": n, "a": a, "s": s,
+                           "method": method, "steps": record["steps"], "loss": record["loss"],
+                           "converged": record["converged"], "diverged": record["diverged"]})
+    return {"setup": setup.describe(), "lr": lr, "n": n, "batches": list(batches), "points": points}
+
+
+
+def box_bound(batch: int, n: int, lr: float) -> float:
+    """The non-uniformity side of the stability box: sqrt(B (n-1)/(n-B))/eta (infinite for GD, B = n)."""
+    return float("inf") if batch >= n else float(np.sqrt(batch * (n - 1) / (n - batch)) / lr)
+
+
+def by_batch(diagram: dict, key: str) -> dict:
+    """{batch size: [value per seed]} for one quantity of the converged points."""
+    return {b: [p[key] for p in diagram["points"] if p["batch_size"] == b] for b in diagram["batches"]}
+
+
+def diagram_figure(diagram: dict) -> dict:
+    """The a-s plane: each minimum, the line a = 2/eta and each batch size's s bound."""
+    lr, n = diagram["lr"], diagram["n"]
+    points = [series("scatter", [p["a"] for p in diagram["points"] if p["batch_size"] == b],
+                     [p["s"] for p in diagram["points"] if p["batch_size"] == b], "GD" if b == n else f"SGD B={b}")
+              for b in diagram["batches"]]
+    bounds = [(box_bound(b, n, lr), f"s bound, B={b}") for b in diagram["batches"] if b < n]
+    return figure(f"Sharpness and non-uniformity of the minima found (eta = {lr:g}, n = {n})", [
+        panel("the stability box of each batch size", "sharpness a", "non-uniformity s", points,
+              vlines=[(2 / lr, "a = 2/eta")], hlines=bounds),
+    ])
