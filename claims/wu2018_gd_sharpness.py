@@ -39,6 +39,7 @@ NOT_AT_PAPER_SCALE = ("eta = 0.01 is not run at paper scale: on one H100, full-b
 
 
 @pytest.mark.gpu
+@pytest.mark.xdist_group("fashion-gd")
 def test_gd_sharpness(scale, device, evidence):
     setup = fashion_fnn(scale, device)
     config = setup.config

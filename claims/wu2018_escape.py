@@ -1,0 +1,104 @@
+"""SGD escapes from GD minima that are too non-uniform for it; the escape is predicted beforehand.
+
+Wu, Ma & E (NeurIPS 2018), Sec. 4.4, Table 3, Fig. 8: started at a minimum found by GD, SGD with a small
+batch (s above sqrt(B(n-1)/(n-B))/eta) escapes within a few hundred steps to a flatter minimum, SGD with a
+large batch (s below its bound) stays, and GD with eta > 2/a escapes. Here the prediction is computed from
+the measured a and s of each GD minimum before SGD runs, then checked.
+"""
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from sgdcheck import Claim, Source, at_most, combine, holds, precondition
+from sgdcheck.curvature import mse_loss, non_uniformity, sharpness
+from sgdcheck.figures import figure, panel, series
+from sgdcheck.optim import GD
+from sgdcheck.runs import cached_ensemble
+from sgdcheck.setups import data_of, fashion_fnn, model_of
+from sgdcheck.stability_diagram import box_bound
+from sgdcheck.train import train
+
+CLAIM = Claim(
+    id="wu2018.escape",
+    source=Source("Wu, Ma & E 2018", "Sec. 4.4, Table 3, Fig. 8"),
+    statement="From a GD minimum, SGD escapes when s exceeds sqrt(B(n-1)/(n-B))/eta (small B) and reaches a "
+              "flatter minimum, stays when s is below it (large B); GD with eta > 2/a escapes.",
+    paper={"FashionMNIST start": "a = 19.7, s = 45.2 (GD, eta = 0.1)",
+           "SGD eta = 0.1, B = 1 or 4": "escapes within a few hundred steps",
+           "SGD B = 100 (corrupted data)": "stays", "GD eta > 2/a": "escapes"},
+    notes="Escape: at the end of the step budget the sharpness has fallen by more than 20% (the run left the "
+          "minimum for a flatter region; the loss burst on the way is recorded) or the run diverged. The GD "
+          "minima are those of wu2018.gd-sharpness at eta = 0.5 (smoke) and the SGD runs use eta = 0.5; the "
+          "paper starts from eta = 0.1 minima, whose a = 2/eta = 20 is reached only with far longer training.",
+)
+DROP = 0.2
+
+
+def _probe(model, x, y, optimizer, batch, steps, seed, a_start):
+    """Run from the minimum; escaped when the sharpness at the end has fallen below (1 - DROP) a_start (left
+    for a flatter region) or the run diverged."""
+    result = train(model, x, y, mse_loss, optimizer, max_steps=steps, batch_size=batch, eval_every=20, seed=seed)
+    after = float("nan") if result.diverged else float(
+        sharpness(result.load_into(model), x, y, mse_loss, tol=1e-3, chunk_size=len(x)))
+    burst = max(v for _, v in result.history) / result.history[0][1]
+    return result, bool(result.diverged or after < (1 - DROP) * a_start), after, burst
+
+
+@pytest.mark.gpu
+@pytest.mark.xdist_group("fashion-gd")
+def test_escape(scale, device, evidence):
+    evidence.device = device
+    setup = fashion_fnn(scale, device)
+    lr = 0.5
+    config = replace(setup.config, lr=lr)
+    n = config.n
+    seeds = scale.seeds[:scale.pick(smoke=3, full=5)]
+    steps = scale.pick(smoke=1500, full=3000, paper=5000)
+    x, y = data_of(config)
+    cases, rows, trajectories = [], [], {}
+    for record in cached_ensemble(setup.config, scale.seeds[:5], [lr]):     # the runs of wu2018.gd-sharpness
+        seed = record["config"]["seed"]
+        if seed not in seeds:
+            continue
+        minimum = model_of(record, config)
+        a = float(sharpness(minimum, x, y, mse_loss, tol=1e-3, chunk_size=n))
+        s = float(non_uniformity(minimum, x, y, mse_loss, tol=1e-2, chunk_size=n))
+        probes = [(f"SGD B={b}", b, lr) for b in (1, 4, 100)] + [("GD eta=2.5/a", n, 2.5 / a)]
+        for name, batch, rate in probes:
+            predicted = (a > 2 / rate) or (batch < n and s > box_bound(batch, n, rate))
+            result, escaped, after, burst = _probe(model_of(record, config), x, y, GD(rate), batch, steps, seed, a)
+            rows.append({"seed": seed, "run": name, "batch": batch, "lr": rate, "a": a, "s": s,
+                         "bound": box_bound(batch, n, rate), "predicted_escape": predicted, "escaped": escaped, "burst": burst,
+                         "diverged": result.diverged, "a_after": after, "final_loss": result.loss})
+            trajectories.setdefault(name, result.history)
+        cases.append(record["converged"] and not record["diverged"])
+    started = precondition(all(cases), "every GD run reached its minimum (loss goal) without diverging")
+    right = sum(r["predicted_escape"] == r["escaped"] for r in rows)
+    flipped = sum((not r["predicted_escape"]) == r["escaped"] for r in rows)
+    flatter = [np.log(r["a_after"] / r["a"]) for r in rows if r["escaped"] and np.isfinite(r["a_after"])]
+    parts = [holds(right == len(rows), f"the stability prediction made before running was right in "
+                                       f"{right}/{len(rows)} runs")]
+    if len(flatter) >= 2:
+        parts.append(at_most(flatter, 0.0, what="log(a after escape / a at the GD minimum), escaped runs"))
+    verdict = combine(parts, preconditions=[started])
+    control = combine([holds(flipped == len(rows), f"the reversed prediction (small batches stay, large ones escape) "
+                                                   f"was right in {flipped}/{len(rows)} runs")],
+                      preconditions=[started])
+    mean = lambda name, key: np.mean([r[key] for r in rows if r["run"] == name])
+    frac = lambda name: f"{sum(r['escaped'] for r in rows if r['run'] == name)}/{len(seeds)} escaped"
+    evidence.record(**{"FashionMNIST start": f"a = {mean('SGD B=1', 'a'):.2f}, s = {mean('SGD B=1', 's'):.2f} "
+                                             f"(GD, eta = {lr})",
+                       "SGD eta = 0.1, B = 1 or 4": f"eta = {lr}: B=1 {frac('SGD B=1')} (bound "
+                                                    f"{box_bound(1, n, lr):.2f}), B=4 {frac('SGD B=4')} (bound "
+                                                    f"{box_bound(4, n, lr):.2f})",
+                       "SGD B = 100 (corrupted data)": f"plain data, B=100: {frac('SGD B=100')} (bound "
+                                                       f"{box_bound(100, n, lr):.2f})",
+                       "GD eta > 2/a": f"GD at eta = 2.5/a (2/eta = 0.8 a): {frac('GD eta=2.5/a')}"})
+    evidence.detail(runs=rows, steps=steps, sharpness_drop=DROP)
+    evidence.figure("escape", figure("Started at a GD minimum (first seed): training loss", [
+        panel("training loss", "step", "loss", [series("line", [s for s, _ in h], [v for _, v in h], name)
+                                                 for name, h in trajectories.items()], yscale="log"),
+    ]))
+    evidence.conclude(CLAIM, verdict, seeds=seeds,
+                      negative_control=("the reversed prediction: small batches stay and large ones escape", control))
