@@ -12,7 +12,7 @@ import numpy as np
 from .figures import figure, panel, series
 from .runs import RunConfig
 from .scale import Scale
-from .setups import data_of, fashion_fnn, model_of
+from .setups import accuracy, data_of, fashion_fnn, held_out, model_of
 
 
 def stability_diagram(scale: Scale, device: str = "cpu", location=None) -> dict:
@@ -42,15 +42,16 @@ def _stability_diagram(scale_name: str, device: str) -> dict:
         x, y = data_of(config)
         for record in cached_ensemble(config, seeds, [lr]):
             ok = record["converged"] and not record["diverged"]
-            a = s = float("nan")
+            a = s = test = float("nan")
             method = None
             if ok:
                 model = model_of(record, config)
+                test = accuracy(model, *held_out(config))
                 a = float(sharpness(model, x, y, mse_loss, tol=1e-3, chunk_size=n))
                 nu = non_uniformity(model, x, y, mse_loss, tol=1e-2, chunk_size=n)
                 s, method = float(nu), nu.method
             points.append({"batch_size": batch, "seed": record["config"]["seed"], "lr": lr, "n": n, "a": a, "s": s,
-                           "method": method, "steps": record["steps"], "loss": record["loss"],
+                           "method": method, "test_accuracy": test, "steps": record["steps"], "loss": record["loss"],
                            "converged": record["converged"], "diverged": record["diverged"]})
     return {"setup": setup.describe(), "lr": lr, "n": n, "batches": list(batches), "points": points}
 
