@@ -13,11 +13,10 @@ import pytest
 from sgdcheck import Claim, Source, at_most, combine, holds, precondition
 from sgdcheck.curvature import mse_loss, non_uniformity, sharpness
 from sgdcheck.figures import figure, panel, series
-from sgdcheck.optim import GD
+from sgdcheck.escape import escape_probe
 from sgdcheck.runs import cached_ensemble
 from sgdcheck.setups import data_of, fashion_fnn, model_of
 from sgdcheck.stability_diagram import box_bound
-from sgdcheck.train import train
 
 CLAIM = Claim(
     id="wu2018.escape",
@@ -33,16 +32,6 @@ CLAIM = Claim(
           "paper starts from eta = 0.1 minima, whose a = 2/eta = 20 is reached only with far longer training.",
 )
 DROP = 0.2
-
-
-def _probe(model, x, y, optimizer, batch, steps, seed, a_start):
-    """Run from the minimum; escaped when the sharpness at the end has fallen below (1 - DROP) a_start (left
-    for a flatter region) or the run diverged."""
-    result = train(model, x, y, mse_loss, optimizer, max_steps=steps, batch_size=batch, eval_every=20, seed=seed)
-    after = float("nan") if result.diverged else float(
-        sharpness(result.load_into(model), x, y, mse_loss, tol=1e-3, chunk_size=len(x)))
-    burst = max(v for _, v in result.history) / result.history[0][1]
-    return result, bool(result.diverged or after < (1 - DROP) * a_start), after, burst
 
 
 @pytest.mark.gpu
@@ -67,7 +56,8 @@ def test_escape(scale, device, evidence):
         probes = [(f"SGD B={b}", b, lr) for b in (1, 4, 100)] + [("GD eta=2.5/a", n, 2.5 / a)]
         for name, batch, rate in probes:
             predicted = (a > 2 / rate) or (batch < n and s > box_bound(batch, n, rate))
-            result, escaped, after, burst = _probe(model_of(record, config), x, y, GD(rate), batch, steps, seed, a)
+            probe = escape_probe(model_of(record, config), x, y, rate, batch, steps, a_start=a, seed=seed, drop=DROP)
+            result, escaped, after, burst = probe.result, probe.escaped, probe.sharpness_after, probe.burst
             rows.append({"seed": seed, "run": name, "batch": batch, "lr": rate, "a": a, "s": s,
                          "bound": box_bound(batch, n, rate), "predicted_escape": predicted, "escaped": escaped, "burst": burst,
                          "diverged": result.diverged, "a_after": after, "final_loss": result.loss})

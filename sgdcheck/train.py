@@ -100,16 +100,17 @@ def train(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn, opt
 
 
 def train_lbfgs(model: torch.nn.Module, x, y, loss_fn, *, max_steps: int = 500, loss_goal: float | None = None,
-                lr: float = 1.0, history_size: int = 20, inner: int = 20) -> TrainResult:
+                lr: float = 1.0, history_size: int = 20, inner: int = 20, line_search: bool = True) -> TrainResult:
     """Full-batch L-BFGS with a strong-Wolfe line search (torch.optim.LBFGS) on a copy of the model.
     Steps count L-BFGS iterations; the loss goal is checked every `inner` iterations (torch's LBFGS keeps
-    its curvature pairs across calls only when each call runs several iterations)."""
+    its curvature pairs across calls only when each call runs several iterations). line_search=False takes
+    fixed steps of size lr along the quasi-Newton direction, as the source code of Wu, Ma & E does."""
     import copy
 
     clone = copy.deepcopy(model)
     params = list(clone.parameters())
     optimizer = torch.optim.LBFGS(params, lr=lr, history_size=history_size, max_iter=inner,
-                                  line_search_fn="strong_wolfe", tolerance_grad=0.0, tolerance_change=0.0)
+                                  line_search_fn="strong_wolfe" if line_search else None, tolerance_grad=0.0, tolerance_change=0.0)
 
     def closure():
         optimizer.zero_grad()
