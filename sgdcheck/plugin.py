@@ -43,6 +43,20 @@ def pytest_configure(config):
     config.stash[STASH] = {"payloads": []}
     config.pluginmanager.register(EvidenceCollector(config), "sgdcheck-evidence-collector")
     _hypothesis_profiles()
+    _share_cores()
+
+
+def _share_cores():
+    """Under pytest-xdist, give each worker its share of the cores: torch's default (one thread per core
+    in every worker) oversubscribes the machine, and its spinning threads slow training several-fold."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0") or 0)
+    if workers < 2 or "OMP_NUM_THREADS" in os.environ:
+        return
+    try:
+        import torch
+    except ImportError:
+        return
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
 
 
 def _hypothesis_profiles():
