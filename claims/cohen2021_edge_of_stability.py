@@ -13,8 +13,8 @@ from sgdcheck import Claim, Source, at_least, at_most, combine, holds, precondit
 from sgdcheck.curvature import mse_loss, sharpness
 from sgdcheck.ensemble import train_ensemble
 from sgdcheck.figures import figure, panel, series
-from sgdcheck.runs import initial_model
-from sgdcheck.setups import data_of, fashion_fnn
+from sgdcheck.runs import initial_model, training_data
+from sgdcheck.setups import fashion_fnn
 
 CLAIM = Claim(
     id="cohen2021.edge-of-stability",
@@ -77,7 +77,7 @@ def test_edge_of_stability(scale, device, evidence):
     chunk = scale.pick(smoke=100, full=250, paper=500)
     seeds = scale.seeds[:3]
     evidence.device = device
-    x, y = data_of(config)
+    x, y = training_data(config)
     tracks = _track(config, seeds, lr, chunk, x, y)
     edge = 2 / lr
     start_ratios, peaks, hovers, increases, fell = [], [], [], [], []

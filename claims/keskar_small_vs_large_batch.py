@@ -8,7 +8,8 @@ SGD with small batches at one learning rate on the FashionMNIST FNN (the stabili
 import numpy as np
 import pytest
 
-from sgdcheck import Claim, Source, at_least, combine, precondition, within
+from sgdcheck import Claim, Source, at_least, combine, within
+from sgdcheck.runs import reached_goal
 from sgdcheck.stability_diagram import by_batch, diagram_figure, stability_diagram
 
 CLAIM = Claim(
@@ -31,8 +32,7 @@ def test_small_vs_large_batch(scale, device, evidence):
     n = diagram["n"]
     small = min(diagram["batches"])
     acc, a = by_batch(diagram, "test_accuracy"), by_batch(diagram, "a")
-    converged = precondition(all(p["converged"] and not p["diverged"] for p in diagram["points"]),
-                             "every run reaches the loss goal without diverging")
+    converged = reached_goal(diagram["points"])
     gain = np.array(acc[small]) - np.array(acc[n])
     sharper = np.log(np.array(a[n]) / np.array(a[small]))
     verdict = combine([at_least(gain, 0.0, what=f"test accuracy, B={small} minus GD"),

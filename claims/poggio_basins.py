@@ -17,8 +17,8 @@ from sgdcheck.curvature import mse_loss
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.geometry import classical_mds, interpolation_path
 from sgdcheck.optim import GD
-from sgdcheck.runs import initial_model
-from sgdcheck.setups import data_of, label_runs
+from sgdcheck.runs import initial_model, training_data
+from sgdcheck.setups import label_runs
 from sgdcheck.train import train
 
 CLAIM = Claim(
@@ -71,7 +71,7 @@ def test_basins(scale, device, evidence):
     extra, chunk = scale.pick(smoke=1000, full=3000), scale.pick(smoke=250, full=500)
     rows, paths = [], {}
     for config in configs:
-        x, y = data_of(config)
+        x, y = training_data(config)
         model = initial_model(config)
         generator = torch.Generator().manual_seed(config.seed)
         start = {k: v.detach().clone() for k, v in model.named_parameters()}

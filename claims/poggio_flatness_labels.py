@@ -12,8 +12,8 @@ from sgdcheck import Claim, Source, at_least, combine, known_refutation, precond
 from sgdcheck.curvature import mse_loss
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.geometry import flatness_radius
-from sgdcheck.runs import cached_run
-from sgdcheck.setups import data_of, label_runs, model_of
+from sgdcheck.runs import cached_run, trained_model, training_data
+from sgdcheck.setups import label_runs
 
 CLAIM = Claim(
     id="poggio.flatness-labels",
@@ -35,9 +35,9 @@ def _radii(scale, device, fraction, layer):
     out = []
     for config in label_runs(scale, device, fraction):
         record = cached_run(config)
-        x, y = data_of(config)
+        x, y = training_data(config)
         ok = record["converged"] and not record["diverged"]
-        out.append(float(flatness_radius(model_of(record, config), x, y, mse_loss, eps=EPS, directions=DIRECTIONS,
+        out.append(float(flatness_radius(trained_model(record, config), x, y, mse_loss, eps=EPS, directions=DIRECTIONS,
                                          layer=layer, seed=config.seed)) if ok else np.nan)
     return out
 

@@ -14,8 +14,8 @@ from torch.func import functional_call, grad, vmap
 from sgdcheck import Claim, Source, at_most
 from sgdcheck.curvature import mse_loss
 from sgdcheck.figures import figure, panel, series
-from sgdcheck.runs import cached_ensemble
-from sgdcheck.setups import data_of, fashion_fnn, model_of
+from sgdcheck.runs import cached_ensemble, trained_model, training_data
+from sgdcheck.setups import fashion_fnn
 
 CLAIM = Claim(
     id="poggio.gaussian-noise",
@@ -57,12 +57,12 @@ def _shape(gradients, batch, rng):
 def test_gaussian_noise(scale, device, evidence):
     evidence.device = device
     config = fashion_fnn(scale, device).config
-    x, y = data_of(config)
+    x, y = training_data(config)
     # the asymptotic regime: minima of wu2018.gd-sharpness (GD, eta = 0.5), shared through the run cache
     trained = {r["config"]["seed"]: r for r in cached_ensemble(config, scale.seeds[:5], [0.5])}
     shown = {}
     for seed in scale.seeds[:3]:
-        model = model_of(trained[seed], config)
+        model = trained_model(trained[seed], config)
         rng = np.random.default_rng(seed)
         dim = sum(p.numel() for p in model.parameters())
         coords = torch.as_tensor(rng.choice(dim, COORDINATES, replace=False))

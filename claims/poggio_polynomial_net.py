@@ -12,8 +12,8 @@ import pytest
 
 from sgdcheck import Claim, Source, at_most, combine, known_refutation, precondition, within
 from sgdcheck.figures import figure, panel, series
-from sgdcheck.runs import cached_run
-from sgdcheck.setups import accuracy, held_out, label_runs, model_of
+from sgdcheck.runs import cached_run, trained_model
+from sgdcheck.setups import accuracy, held_out, label_runs
 
 CLAIM = Claim(
     id="poggio.polynomial-net",
@@ -41,7 +41,7 @@ def test_polynomial_net(scale, device, evidence):
             config = replace(base, lr=LR, loss_goal=None, max_steps=budget,
                              model_options=(("activation", activation),))
             record = cached_run(config)
-            results[activation] = (record, accuracy(model_of(record, config), *held_out(config)))
+            results[activation] = (record, accuracy(trained_model(record, config), *held_out(config)))
             curves.setdefault(activation, record["history"])
         (relu, relu_test), (poly, poly_test) = results["relu"], results["poly8"]
         rows.append({"seed": base.seed, "relu_loss": relu["loss"], "poly_loss": poly["loss"], "relu_test": relu_test,

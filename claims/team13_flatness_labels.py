@@ -8,12 +8,12 @@ three-point surfaces, drawn for both label kinds.
 import numpy as np
 import pytest
 
-from sgdcheck import Claim, Source, at_most, combine, known_refutation, precondition, within
+from sgdcheck import Claim, Source, at_most, combine, known_refutation, within
 from sgdcheck.curvature import mse_loss
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.geometry import flatness_radius, simplex_surface
-from sgdcheck.runs import cached_run
-from sgdcheck.setups import data_of, label_runs, model_of
+from sgdcheck.runs import cached_run, reached_goal, trained_model, training_data
+from sgdcheck.setups import label_runs
 
 CLAIM = Claim(
     id="team13.flatness-labels",
@@ -31,7 +31,7 @@ def _runs(scale, device, fraction):
     out = []
     for config in label_runs(scale, device, fraction):
         record = cached_run(config)
-        out.append((config, record, model_of(record, config)))
+        out.append((config, record, trained_model(record, config)))
     return out
 
 
@@ -42,14 +42,13 @@ def _runs(scale, device, fraction):
 def test_flatness_labels_adjudicated(scale, device, evidence):
     evidence.device = device
     runs = {"natural": _runs(scale, device, 0.0), "random": _runs(scale, device, 1.0)}
-    trained = precondition(all(r["converged"] and not r["diverged"] for rows in runs.values() for _, r, _ in rows),
-                           "every run reaches the loss goal without diverging")
+    trained = reached_goal([r for rows in runs.values() for _, r, _ in rows])
     radii, surfaces = {}, {}
     for kind, rows in runs.items():
-        radii[kind] = [float(flatness_radius(m, *data_of(c), mse_loss, eps=0.05, directions=20, seed=c.seed))
+        radii[kind] = [float(flatness_radius(m, *training_data(c), mse_loss, eps=0.05, directions=20, seed=c.seed))
                        for c, _, m in rows]
         config, _, model = rows[0]
-        x, y = data_of(config)
+        x, y = training_data(config)
         weights, losses = simplex_surface(model, [m for _, _, m in rows[:3]], x, y, mse_loss, resolution=12)
         surfaces[kind] = (weights, losses)
     ratios = [float(np.log(n / r)) for n, r in zip(radii["natural"], radii["random"])]

@@ -5,7 +5,8 @@ Wu, Ma & E (NeurIPS 2018), Fig. 5b. Measured on the FashionMNIST FNN at eta = 0.
 import numpy as np
 import pytest
 
-from sgdcheck import Claim, Source, at_most, combine, precondition, within
+from sgdcheck import Claim, Source, at_most, combine, within
+from sgdcheck.runs import reached_goal
 from sgdcheck.stability_diagram import by_batch, diagram_figure, stability_diagram
 
 CLAIM = Claim(
@@ -23,8 +24,7 @@ def test_batch_sharpness(scale, device, evidence):
     diagram = stability_diagram(scale, device)
     a = by_batch(diagram, "a")
     batches = sorted(diagram["batches"])
-    converged = precondition(all(p["converged"] and not p["diverged"] for p in diagram["points"]),
-                             "every run reaches the loss goal without diverging")
+    converged = reached_goal(diagram["points"])
     steps = [at_most(np.log(np.array(a[small]) / np.array(a[large])), 0.0,
                      what=f"log(a at B={small} / a at B={large})") for small, large in zip(batches, batches[1:])]
     verdict = combine(steps, preconditions=[converged])

@@ -14,8 +14,8 @@ from sgdcheck import Claim, Source, at_most, combine, holds, precondition
 from sgdcheck.curvature import mse_loss, non_uniformity, sharpness
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.escape import escape_probe
-from sgdcheck.runs import cached_ensemble
-from sgdcheck.setups import data_of, fashion_fnn, model_of
+from sgdcheck.runs import cached_ensemble, trained_model, training_data
+from sgdcheck.setups import fashion_fnn
 from sgdcheck.stability_diagram import box_bound
 
 CLAIM = Claim(
@@ -44,19 +44,19 @@ def test_escape(scale, device, evidence):
     n = config.n
     seeds = scale.seeds[:scale.pick(smoke=3, full=5)]
     steps = scale.pick(smoke=1500, full=3000, paper=5000)
-    x, y = data_of(config)
+    x, y = training_data(config)
     cases, rows, trajectories = [], [], {}
     for record in cached_ensemble(setup.config, scale.seeds[:5], [lr]):     # the runs of wu2018.gd-sharpness
         seed = record["config"]["seed"]
         if seed not in seeds:
             continue
-        minimum = model_of(record, config)
+        minimum = trained_model(record, config)
         a = float(sharpness(minimum, x, y, mse_loss, tol=1e-3, chunk_size=n))
         s = float(non_uniformity(minimum, x, y, mse_loss, tol=1e-2, chunk_size=n))
         probes = [(f"SGD B={b}", b, lr) for b in (1, 4, 100)] + [("GD eta=2.5/a", n, 2.5 / a)]
         for name, batch, rate in probes:
             predicted = (a > 2 / rate) or (batch < n and s > box_bound(batch, n, rate))
-            probe = escape_probe(model_of(record, config), x, y, rate, batch, steps, a_start=a, seed=seed, drop=DROP)
+            probe = escape_probe(trained_model(record, config), x, y, rate, batch, steps, a_start=a, seed=seed, drop=DROP)
             result, escaped, after, burst = probe.result, probe.escaped, probe.sharpness_after, probe.burst
             rows.append({"seed": seed, "run": name, "batch": batch, "lr": rate, "a": a, "s": s,
                          "bound": box_bound(batch, n, rate), "predicted_escape": predicted, "escaped": escaped, "burst": burst,

@@ -6,11 +6,11 @@ trained to a loss below 1e-4, 5 seeds; the sharpness of the minima found against
 import numpy as np
 import pytest
 
-from sgdcheck import Claim, Source, at_least, at_most, combine, holds, precondition
+from sgdcheck import Claim, Source, at_least, at_most, combine, precondition
 from sgdcheck.curvature import mse_loss, sharpness
 from sgdcheck.figures import figure, panel, series
-from sgdcheck.runs import cached_ensemble
-from sgdcheck.setups import data_of, fashion_fnn, model_of
+from sgdcheck.runs import cached_ensemble, trained_model, training_data
+from sgdcheck.setups import fashion_fnn
 
 PAPER_TABLE_2 = {0.01: (53.5, 4.3), 0.05: (39.3, 0.5), 0.1: (19.6, 0.15), 0.5: (3.9, 0.0), 1.0: (1.9, 0.0),
                  5.0: (0.4, 0.0)}
@@ -50,12 +50,12 @@ def test_gd_sharpness(scale, device, evidence):
     evidence.device = device
     # One ensemble per learning rate: the seeds train together and a fast rate does not wait for a slow one.
     records = [record for lr in lrs for record in cached_ensemble(config, seeds, [lr])]
-    x, y = data_of(config)
+    x, y = training_data(config)
     by_lr = {lr: [] for lr in lrs}
     for record in records:
         lr = record["config"]["lr"]
         ok = record["converged"] and not record["diverged"]
-        value = float(sharpness(model_of(record, config), x, y, mse_loss, tol=1e-4, chunk_size=1000)) if ok else np.nan
+        value = float(sharpness(trained_model(record, config), x, y, mse_loss, tol=1e-4, chunk_size=1000)) if ok else np.nan
         by_lr[lr].append({"seed": record["config"]["seed"], "sharpness": value, "steps": record["steps"],
                           "loss": record["loss"], "converged": record["converged"], "diverged": record["diverged"],
                           "history": record["history"]})

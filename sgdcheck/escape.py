@@ -2,6 +2,7 @@
 whether the dynamics leave it for a flatter region."""
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import torch
@@ -28,13 +29,8 @@ def escape_probe(model: torch.nn.Module, x, y, lr: float, batch_size: int, steps
                    seed=seed)
     after = float("nan")
     if not result.diverged:
-        probe = result.load_into(_copy(model))
+        probe = result.load_into(copy.deepcopy(model))
         after = float(sharpness(probe, x, y, mse_loss, tol=1e-3, chunk_size=len(x)))
     burst = max(v for _, v in result.history) / result.history[0][1]
     return Escape(bool(result.diverged or after < (1 - drop) * a_start), after, burst, result)
 
-
-def _copy(model):
-    import copy
-
-    return copy.deepcopy(model)

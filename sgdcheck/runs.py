@@ -20,6 +20,7 @@ from . import optim
 from .curvature import mse_loss
 from .errors import InvalidArgumentError
 from .models import build
+from .stats import Verdict, precondition
 from .ensemble import train_ensemble
 from .train import TrainResult, train, train_lbfgs
 
@@ -140,6 +141,17 @@ def cached_ensemble(config: RunConfig, seeds, lrs, location=None) -> list[dict]:
 def as_result(record: dict) -> TrainResult:
     return TrainResult(record["params"], record["steps"], record["loss"], record["converged"],
                        record["diverged"], record["history"])
+
+
+def trained_model(record: dict, config: RunConfig) -> torch.nn.Module:
+    """The model of a run record, on the config's device, in eval mode."""
+    return as_result(record).load_into(initial_model(config)).eval()
+
+
+def reached_goal(records) -> Verdict | None:
+    """The precondition of every claim on trained runs: each reached its loss goal without diverging."""
+    return precondition(all(r["converged"] and not r["diverged"] for r in records),
+                        "every run reaches the loss goal without diverging")
 
 
 def cache_dir(location=None) -> Path:

@@ -9,7 +9,7 @@ budget so that they run on a 2-core CPU; the paper scale is the paper's setup.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 import torch
@@ -17,7 +17,7 @@ import torch
 from . import data
 from .errors import DataError
 from .models import build
-from .runs import RunConfig, training_data
+from .runs import RunConfig
 from .scale import Scale
 
 
@@ -61,19 +61,6 @@ def require(dataset: str) -> None:
         pytest.skip(f"{dataset} is not available here: {error}")
 
 
-def model_of(record: dict, config: RunConfig) -> torch.nn.Module:
-    """The trained model of a run record (sgdcheck.runs), on the config's device."""
-    torch.manual_seed(0)
-    model = build(config.model, width_scale=config.width_scale, **dict(config.model_options))
-    model = model.to(config.device, getattr(torch, config.dtype))
-    model.load_state_dict({**model.state_dict(), **{k: v.to(config.device) for k, v in record["params"].items()}})
-    return model.eval()
-
-
-def data_of(config: RunConfig):
-    return training_data(config)
-
-
 def label_runs(scale: Scale, device: str = "cpu", random_labels: float = 0.0) -> list[RunConfig]:
     """SGD on FashionMNIST with natural or random labels, trained to (near) zero training loss, one
     RunConfig per seed (Zhang et al. 2017; Poggio & Liao, Sec. 8). Natural- and random-label runs of a
@@ -85,7 +72,7 @@ def label_runs(scale: Scale, device: str = "cpu", random_labels: float = 0.0) ->
                      optimizer="sgd", lr=0.5, batch_size=20, loss_goal=1e-3,
                      max_steps=scale.pick(smoke=20000, full=60000, paper=200000), eval_every=200,
                      random_labels=random_labels, label_seed=0, device=device)
-    return [RunConfig(**{**base.__dict__, "seed": seed}) for seed in scale.seeds[:scale.pick(smoke=3, full=5)]]
+    return [replace(base, seed=seed) for seed in scale.seeds[:scale.pick(smoke=3, full=5)]]
 
 
 def accuracy(model: torch.nn.Module, x: torch.Tensor, labels: torch.Tensor, chunk: int = 4096) -> float:

@@ -9,26 +9,23 @@ from __future__ import annotations
 
 import numpy as np
 
+from dataclasses import replace
+
+from .curvature import mse_loss, non_uniformity, sharpness
 from .figures import figure, panel, series
-from .runs import RunConfig
-from .scale import Scale
-from .setups import accuracy, data_of, fashion_fnn, held_out, model_of
+from .runs import _memory, cached_ensemble, trained_model, training_data
+from .scale import Scale, get_scale
+from .setups import accuracy, fashion_fnn, held_out
 
 
 def stability_diagram(scale: Scale, device: str = "cpu", location=None) -> dict:
     """Sharpness a and non-uniformity s of the minima that GD and SGD (one learning rate, several batch
     sizes, several seeds) reach on the FashionMNIST FNN setup (Wu, Ma & E 2018, Sec. 4.2-4.3, Fig. 5-6).
     Cached on disk like the runs, so the claims that read the diagram share one computation."""
-    from .runs import _memory
-
     return _memory(location).cache(_stability_diagram)(scale.name, device)
 
 
 def _stability_diagram(scale_name: str, device: str) -> dict:
-    from .curvature import mse_loss, non_uniformity, sharpness
-    from .runs import cached_ensemble
-    from .scale import get_scale
-
     scale = get_scale(scale_name)
     setup = fashion_fnn(scale, device, n=scale.pick(smoke=500, full=1000, paper=1000))
     lr = 0.5
@@ -37,15 +34,15 @@ def _stability_diagram(scale_name: str, device: str) -> dict:
     seeds = scale.seeds[:scale.pick(smoke=3, full=5)]
     points = []
     for batch in batches:
-        config = RunConfig(**{**setup.config.__dict__, "optimizer": "gd" if batch == n else "sgd",
-                              "batch_size": batch, "max_steps": scale.pick(smoke=20000, full=100000, paper=200000)})
-        x, y = data_of(config)
+        config = replace(setup.config, optimizer="gd" if batch == n else "sgd", batch_size=batch,
+                         max_steps=scale.pick(smoke=20000, full=100000, paper=200000))
+        x, y = training_data(config)
         for record in cached_ensemble(config, seeds, [lr]):
             ok = record["converged"] and not record["diverged"]
             a = s = test = float("nan")
             method = None
             if ok:
-                model = model_of(record, config)
+                model = trained_model(record, config)
                 test = accuracy(model, *held_out(config))
                 a = float(sharpness(model, x, y, mse_loss, tol=1e-3, chunk_size=n))
                 nu = non_uniformity(model, x, y, mse_loss, tol=1e-2, chunk_size=n)
