@@ -71,10 +71,10 @@ def _track(config, seeds, lr, chunk, x, y):
 
 @pytest.mark.gpu
 def test_edge_of_stability(scale, device, evidence):
-    setup = fashion_fnn(scale, device, loss_goal=scale.pick(smoke=1e-3, full=1e-4, paper=1e-4))
+    setup = fashion_fnn(scale, device, loss_goal=scale.pick(smoke=1e-3, full=1e-3, paper=1e-4))
     config = setup.config
-    lr = scale.pick(smoke=0.5, full=0.2, paper=0.1)
-    chunk = scale.pick(smoke=100, full=250, paper=500)
+    lr = scale.pick(smoke=0.5, full=0.5, paper=0.1)
+    chunk = scale.pick(smoke=100, full=100, paper=500)
     seeds = scale.seeds[:3]
     evidence.device = device
     x, y = training_data(config)

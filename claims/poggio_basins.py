@@ -67,8 +67,8 @@ def _barrier(model, a, b, x, y):
 def test_basins(scale, device, evidence):
     evidence.device = device
     configs = label_runs(scale, device)
-    early, late = scale.pick(smoke=100, full=300), scale.pick(smoke=3000, full=10000)
-    extra, chunk = scale.pick(smoke=1000, full=3000), scale.pick(smoke=250, full=500)
+    early, late = scale.pick(smoke=100, full=200), scale.pick(smoke=3000, full=6000)
+    extra, chunk = scale.pick(smoke=1000, full=2000), scale.pick(smoke=250, full=500)
     rows, paths = [], {}
     for config in configs:
         x, y = training_data(config)

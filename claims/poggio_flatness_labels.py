@@ -43,6 +43,7 @@ def _radii(scale, device, fraction, layer):
 
 
 @pytest.mark.gpu
+@pytest.mark.xdist_group("fashion-sgd")
 @pytest.mark.parametrize("part", [
     "all parameters",
     pytest.param("top layer", marks=known_refutation(

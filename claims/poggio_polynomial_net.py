@@ -33,7 +33,7 @@ LR = 0.1
                   "diverges at eta = 0.5, where the ReLU net trains")
 def test_polynomial_net(scale, device, evidence):
     evidence.device = device
-    budget = scale.pick(smoke=4000, full=20000, paper=50000)
+    budget = scale.pick(smoke=4000, full=8000, paper=50000)
     rows, curves = [], {}
     for base in label_runs(scale, device):
         results = {}

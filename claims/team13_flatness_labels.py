@@ -36,6 +36,7 @@ def _runs(scale, device, fraction):
 
 
 @pytest.mark.gpu
+@pytest.mark.xdist_group("fashion-sgd")
 @known_refutation("refuted: over all parameters natural-label minima have a ~24% larger flatness radius than "
                   "random-label ones in every seed; a three-point plot through minima of different seeds crosses "
                   "high barriers for both label kinds, so it cannot show the difference")

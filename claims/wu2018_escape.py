@@ -43,7 +43,7 @@ def test_escape(scale, device, evidence):
     config = replace(setup.config, lr=lr)
     n = config.n
     seeds = scale.seeds[:scale.pick(smoke=3, full=5)]
-    steps = scale.pick(smoke=1500, full=3000, paper=5000)
+    steps = scale.pick(smoke=1500, full=2000, paper=5000)
     x, y = training_data(config)
     cases, rows, trajectories = [], [], {}
     for record in cached_ensemble(setup.config, scale.seeds[:5], [lr]):     # the runs of wu2018.gd-sharpness

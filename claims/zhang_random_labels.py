@@ -24,6 +24,7 @@ CLAIM = Claim(
 
 
 @pytest.mark.gpu
+@pytest.mark.xdist_group("fashion-sgd")
 def test_random_labels(scale, device, evidence):
     evidence.device = device
     results = {}

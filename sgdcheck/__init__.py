@@ -1,7 +1,8 @@
 """sgdcheck: the claims of SGD's implicit-bias theory as executable, falsifiable checks.
 
 Public API, grouped:
-- declaring claims and evidence: Claim, Source, Tolerance, Evidence, known_refutation
+- declaring claims and evidence: Claim, Source, Tolerance, Evidence, known_refutation,
+  known_inconclusive
 - statistics and verdicts: Verdict, mean_interval, binomial_interval, within, at_most,
   at_least, proportion, holds_for_all, equals, precondition, combine
 - exact stability math: criterion, mean_square_rate, sharpness_nonuniformity,
@@ -12,7 +13,7 @@ Public API, grouped:
 from .claim import Claim, Source, Tolerance
 from .errors import (ClaimDeclarationError, ClaimInconclusive, ClaimRefuted, InvalidArgumentError,
                      NegativeControlFailed, ReportError, SgdcheckError)
-from .evidence import Evidence, known_refutation
+from .evidence import Evidence, known_inconclusive, known_refutation
 from .scale import SCALES, Scale, get_scale
 from .stability import (critical_lr, criterion, mean_square_rate, minibatch_second_moment, necessary_box,
                         second_moment_operator, sharpness_nonuniformity)
@@ -23,7 +24,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     # declaring claims and their evidence
-    "Claim", "Source", "Tolerance", "Evidence", "known_refutation",
+    "Claim", "Source", "Tolerance", "Evidence", "known_refutation", "known_inconclusive",
     # statistics and verdicts
     "Verdict", "mean_interval", "binomial_interval", "within", "at_most", "at_least", "proportion",
     "holds_for_all", "holds", "equals", "precondition", "combine",

@@ -25,7 +25,10 @@ class Evidence:
         self.findings: list[str] = []
         self.figures: dict[str, dict] = {}
         marker = node.get_closest_marker("xfail") if node is not None else None
-        self.known_refutation = marker.kwargs.get("reason", "") if marker else None
+        expected = marker.kwargs.get("raises") if marker else None
+        reason = marker.kwargs.get("reason", "") if marker else None
+        self.known_refutation = reason if expected is ClaimRefuted else None
+        self.known_inconclusive = reason if expected is ClaimInconclusive else None
         self.concluded = False
 
     def record(self, **measured) -> None:
@@ -63,6 +66,7 @@ class Evidence:
             "seeds": jsonable(list(seeds)),
             "device": self.device,
             "known_refutation": self.known_refutation,
+            "known_inconclusive": self.known_inconclusive,
             "test": self._node.nodeid if self._node is not None else "",
         }
         if self._node is not None:
@@ -88,6 +92,17 @@ def known_refutation(reason: str):
     if not reason.strip():
         raise InvalidArgumentError("a known refutation must say why")
     return pytest.mark.xfail(raises=ClaimRefuted, strict=True, reason=reason)
+
+
+def known_inconclusive(reason: str):
+    """Mark a claim the evidence at this scale cannot decide (an effect smaller than the seeds' spread): a
+    strict xfail on ClaimInconclusive only, so the suite stays green while the evidence says
+    'inconclusive' and fails the day it decides either way."""
+    import pytest
+
+    if not reason.strip():
+        raise InvalidArgumentError("a known inconclusive claim must say why")
+    return pytest.mark.xfail(raises=ClaimInconclusive, strict=True, reason=reason)
 
 
 def read_payload(user_properties) -> dict | None:

@@ -176,10 +176,10 @@ class EvidenceCollector:
         write = terminalreporter.write_line
         terminalreporter.section("sgdcheck verdicts")
         width = max(len(cid) for cid in entries)
-        write(f"{'claim':<{width}}  {'verdict':<12}  {'control':<12}  measured  (paper)")
+        write(f"{'claim':<{width}}  {'verdict':<20}  {'control':<12}  measured  (paper)")
         for cid, entry in sorted(entries.items()):
-            known = " (known)" if entry["known_refutation"] else ""
-            write(f"{cid:<{width}}  {entry['verdict'] + known:<12}  {entry['negative_control']['verdict']:<12}  "
+            known = " (known)" if report_module.is_known(entry) else ""
+            write(f"{cid:<{width}}  {entry['verdict'] + known:<20}  {entry['negative_control']['verdict']:<12}  "
                   f"{report_module.headline(entry, 'measured', 80)}  ({report_module.headline(entry, 'paper', 50)})")
         if state.get("written"):
             write(f"report: {state['written']}")

@@ -65,6 +65,17 @@ def run_header(scale: str, device: str, root: Path, command: str = "") -> dict:
     }
 
 
+def _known(cases: list[dict], key: str) -> str | None:
+    """The reasons the cases marked as known outcomes give, each labelled with its case."""
+    reasons = [_labelled(c, c[key]) for c in cases if c.get(key)]
+    return "; ".join(reasons) or None
+
+
+def is_known(entry: dict) -> bool:
+    """Whether a claim's verdict was declared beforehand as a known refutation or a known inconclusive."""
+    return bool(entry.get("known_refutation") or entry.get("known_inconclusive"))
+
+
 def claim_entries(payloads: list[dict], run_id: str) -> dict[str, dict]:
     """Group the evidence of this run by claim; a claim's verdict combines its cases."""
     grouped: dict[str, list[dict]] = {}
@@ -95,7 +106,8 @@ def claim_entries(payloads: list[dict], run_id: str) -> dict[str, dict]:
                 "verdict": REFUTED if control_ok else next(c["verdict"] for c in controls if c["verdict"] != REFUTED),
                 "reason": "; ".join(_labelled(k, c["reason"]) for k, c in zip(cases, controls)),
             },
-            "known_refutation": first["known_refutation"],
+            "known_refutation": _known(cases, "known_refutation"),
+            "known_inconclusive": _known(cases, "known_inconclusive"),
             "findings": [f for c in cases for f in c["findings"]],
             "duration_s": round(sum(c.get("duration_s", 0.0) for c in cases), 3),
             "run_id": run_id,
@@ -224,7 +236,7 @@ def markdown(report: dict) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     for c in report["claims"].values():
-        verdict = VERDICT_MARK[c["verdict"]] + (" (known)" if c.get("known_refutation") else "")
+        verdict = VERDICT_MARK[c["verdict"]] + (" (known)" if is_known(c) else "")
         lines.append(
             f"| [{c['id']}](#{_anchor(c['id'])}) | {c['source']} | {verdict} | "
             f"{VERDICT_MARK[c['negative_control']['verdict']]} | {headline(c, 'measured')} | "
@@ -240,6 +252,8 @@ def markdown(report: dict) -> str:
         ]
         if c.get("known_refutation"):
             lines.append(f"**Known refutation:** {c['known_refutation']}  ")
+        if c.get("known_inconclusive"):
+            lines.append(f"**Known inconclusive:** {c['known_inconclusive']}  ")
         lines += [
             f"**Negative control:** {c['negative_control']['statement']}: "
             f"{VERDICT_MARK[c['negative_control']['verdict']]} ({c['negative_control']['reason']})  ",

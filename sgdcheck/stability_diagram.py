@@ -30,12 +30,12 @@ def _stability_diagram(scale_name: str, device: str) -> dict:
     setup = fashion_fnn(scale, device, n=scale.pick(smoke=500, full=1000, paper=1000))
     lr = 0.5
     n = setup.config.n
-    batches = scale.pick(smoke=(n, 50, 10), full=(n, 100, 25, 10, 4), paper=(n, 100, 25, 10, 4))
+    batches = scale.pick(smoke=(n, 50, 10), full=(n, 100, 25, 10), paper=(n, 100, 25, 10, 4))
     seeds = scale.seeds[:scale.pick(smoke=3, full=5)]
     points = []
     for batch in batches:
         config = replace(setup.config, optimizer="gd" if batch == n else "sgd", batch_size=batch,
-                         max_steps=scale.pick(smoke=20000, full=100000, paper=200000))
+                         max_steps=scale.pick(smoke=20000, full=40000, paper=200000))
         x, y = training_data(config)
         for record in cached_ensemble(config, seeds, [lr]):
             ok = record["converged"] and not record["diverged"]

@@ -90,3 +90,33 @@ def test_a_claim_without_source_is_a_collection_error_and_writes_no_report(pytes
     assert result.ret == pytest.ExitCode.INTERRUPTED
     result.stdout.fnmatch_lines(["*demo2020.nosource* has no source*"])
     assert not (pytester.path / "out").exists()
+
+
+UNDECIDED_MODULE = '''
+from sgdcheck import Claim, Source, combine, known_inconclusive, mean_interval
+from sgdcheck.stats import at_least, holds
+
+CLAIM = Claim(id="demo2020.undecided", source=Source("Demo 2020", "Eq. 2"), statement="undecided")
+
+{marker}
+def test_claim(scale, evidence):
+    evidence.conclude(CLAIM, at_least({values}, 0.0, what="gain"), seeds=scale.seeds,
+                      negative_control=("wrong", holds(False, "control")))
+'''
+
+
+@pytest.mark.parametrize("values, outcome", [
+    ([-0.1, 0.2, -0.05, 0.1], dict(xfailed=1)),        # the interval straddles 0: inconclusive, as declared
+    ([1.0, 1.1, 0.9, 1.05], dict(failed=1)),          # decided: the strict xfail reports it
+    ([-1.0, -1.1, -0.9, -1.05], dict(failed=1)),      # refuted is not inconclusive either
+])
+def test_known_inconclusive_is_a_strict_xfail_on_inconclusive_only(pytester, values, outcome):
+    pytester.makepyfile(test_undecided=UNDECIDED_MODULE.format(
+        marker='@known_inconclusive("an effect smaller than the seeds\' spread")', values=values))
+    result = pytester.runpytest_subprocess("--report-dir", "out")
+    result.assert_outcomes(**outcome)
+    if "xfailed" in outcome:
+        result.stdout.fnmatch_lines(["demo2020.undecided*inconclusive (known)*refuted*"])
+        data = json.loads((pytester.path / "out" / "latest.json").read_text())
+        assert data["claims"]["demo2020.undecided"]["known_inconclusive"] == "an effect smaller than the seeds' spread"
+        assert data["claims"]["demo2020.undecided"]["known_refutation"] is None
