@@ -9,7 +9,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from sgdcheck import Claim, Source, at_least, at_most, combine, holds, precondition, within
+from sgdcheck import Claim, Source, at_most, combine, holds, precondition, within
 from sgdcheck.curvature import mse_loss, sharpness
 from sgdcheck.ensemble import train_ensemble
 from sgdcheck.figures import figure, panel, series
@@ -23,7 +23,7 @@ CLAIM = Claim(
               "hovers at 2/eta while the training loss keeps decreasing over long times, non-monotonically.",
     paper={"sharpness after reaching the edge": "~ 2/eta", "loss": "falls non-monotonically",
            "before the edge": "sharpness rises"},
-    notes="Reached: the sharpness first exceeds 0.9 x 2/eta. Hovering: the mean of sharpness x eta / 2 after "
+    notes="Reached: the sharpness exceeds 0.9 x 2/eta in every run (overshooting counts). Hovering: the mean of sharpness x eta / 2 after "
           "that point lies in [0.85, 1.15]. Non-monotone: the loss rises on some steps after the edge is "
           "reached while it ends lower than where the edge was reached.",
 )
@@ -111,7 +111,11 @@ def test_edge_of_stability(scale, device, evidence):
                      precondition(max(start_ratios) < REACHED,
                                   f"every run starts below the edge (initial sharpness x eta / 2 "
                                   f"{max(start_ratios):.3f} < {REACHED}), so the rise is progressive sharpening")]
-    verdict = combine([at_least(peaks, REACHED, what="peak sharpness x eta / 2"),
+    # Reaching the edge is a property of each run: a run that overshoots it has reached it (a mean interval
+    # over three seeds would call a large overshoot inconclusive).
+    verdict = combine([holds(all(p >= REACHED for p in peaks),
+                             f"every run reaches the edge: peak sharpness x eta / 2 = "
+                             f"{', '.join(f'{p:.3f}' for p in peaks)} >= {REACHED}"),
                        within(hovers, *HOVER, what="mean sharpness x eta / 2 after reaching the edge"),
                        holds(all(i > 0 for i in increases) and all(fell),
                              f"the loss rises on some steps after the edge in every run ({increases}) and ends "
