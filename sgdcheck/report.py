@@ -72,8 +72,10 @@ def _known(cases: list[dict], key: str) -> str | None:
 
 
 def is_known(entry: dict) -> bool:
-    """Whether a claim's verdict was declared beforehand as a known refutation or a known inconclusive."""
-    return bool(entry.get("known_refutation") or entry.get("known_inconclusive"))
+    """Whether a claim's verdict is the outcome declared beforehand (a known refutation that came out
+    refuted, a known inconclusive that came out inconclusive)."""
+    return bool((entry["verdict"] == REFUTED and entry.get("known_refutation"))
+                or (entry["verdict"] == INCONCLUSIVE and entry.get("known_inconclusive")))
 
 
 def claim_entries(payloads: list[dict], run_id: str) -> dict[str, dict]:
