@@ -34,8 +34,7 @@ CLAIM = Claim(
 GAMMA, INNER = 0.03, 20
 
 
-def _sharpness(record, config):
-    x, y = training_data(config)
+def _sharpness(record, config, x, y):
     return float(sharpness(trained_model(record, config), x, y, mse_loss, tol=1e-3, chunk_size=len(x)))
 
 
@@ -53,8 +52,9 @@ def test_entropy_sgd(step, scale, device, evidence):
                        for c in sgd_configs]
     sgd, entropy = [cached_run(c) for c in sgd_configs], [cached_run(c) for c in entropy_configs]
     trained = reached_goal(sgd + entropy)
-    a_sgd = [_sharpness(r, c) for r, c in zip(sgd, sgd_configs)]
-    a_entropy = [_sharpness(r, c) for r, c in zip(entropy, entropy_configs)]
+    x, y = training_data(base)                # natural labels, first n images: the same for every seed
+    a_sgd = [_sharpness(r, c, x, y) for r, c in zip(sgd, sgd_configs)]
+    a_entropy = [_sharpness(r, c, x, y) for r, c in zip(entropy, entropy_configs)]
     ratios = [float(np.log(e / s)) for e, s in zip(a_entropy, a_sgd)]
     test_x, test_y = held_out(base)
     acc = lambda records, configs: [accuracy(trained_model(r, c), test_x, test_y) for r, c in zip(records, configs)]

@@ -7,6 +7,7 @@ sharp minima out. On corrupted FashionMNIST (1000 images plus 200 with random la
 Here the escape is predicted from the measured sharpness a and non-uniformity s of each L-BFGS minimum
 before GD and SGD run (GD escapes iff a > 2/eta; SGD also iff s > sqrt(B(n-1)/(n-B))/eta), then checked.
 """
+import copy
 from dataclasses import replace
 
 import numpy as np
@@ -46,12 +47,12 @@ def test_lbfgs_sharp(scale, device, evidence):
     seeds = scale.seeds[:scale.pick(smoke=3, full=5)]
     steps = scale.pick(smoke=1500, full=1500, paper=6000)
     rows, records, curves = [], [], {}
+    test_x, test_y = held_out(base)
     for seed in seeds:
         config = replace(base, seed=seed)
         record = cached_run(config)
         records.append(record)
-        x, y = training_data(config)
-        test_x, test_y = held_out(config)
+        x, y = training_data(config)          # the 200 corrupted images depend on the seed
         n = len(x)
         minimum = trained_model(record, config)
         a = float(sharpness(minimum, x, y, mse_loss, tol=1e-3, chunk_size=n))
@@ -60,8 +61,8 @@ def test_lbfgs_sharp(scale, device, evidence):
         probes = [("GD", GD_LR, n), ("SGD", SGD_LR, SGD_BATCH), ("GD, 2/eta = 2a", 1.0 / a, n)]
         for name, lr, batch in probes:
             predicted = bool(a > 2 / lr or (batch < n and s > box_bound(batch, n, lr)))
-            probe = escape_probe(trained_model(record, config), x, y, lr, batch, steps, a_start=a, seed=seed, drop=DROP)
-            end = probe.result.load_into(trained_model(record, config))
+            probe = escape_probe(minimum, x, y, lr, batch, steps, a_start=a, seed=seed, drop=DROP)   # leaves it as is
+            end = probe.result.load_into(copy.deepcopy(minimum))
             rows.append({"seed": seed, "run": name, "lr": lr, "batch": batch, "a": a, "s": s,
                          "bound": box_bound(batch, n, lr), "predicted_escape": predicted, "escaped": probe.escaped,
                          "diverged": probe.result.diverged, "a_after": probe.sharpness_after, "burst": probe.burst,
