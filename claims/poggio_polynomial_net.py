@@ -38,7 +38,7 @@ def test_polynomial_net(scale, device, evidence):
     for base in label_runs(scale, device):
         results = {}
         for activation in ("relu", "poly8"):
-            config = replace(base, lr=LR, loss_goal=None, max_steps=budget,
+            config = replace(base, lr=LR, loss_goal=None, zero_error=False, max_steps=budget,
                              model_options=(("activation", activation),))
             record = cached_run(config)
             results[activation] = (record, accuracy(trained_model(record, config), *held_out(config)))

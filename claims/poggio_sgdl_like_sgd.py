@@ -60,7 +60,7 @@ def test_sgdl_like_sgd(part, scale, device, evidence):
     every = sgd_configs[0].eval_every
     horizon = (min(r["steps"] for r in sgd) - 1) // every * every
     if part == "training":
-        loud = [cached_run(replace(c, optimizer_options=(("noise", LOUD),), max_steps=horizon, loss_goal=None))
+        loud = [cached_run(replace(c, optimizer_options=(("noise", LOUD),), max_steps=horizon, loss_goal=None, zero_error=False))
                 for c in sgdl_configs]
         ratio = lambda runs: [float(np.log(_loss_at(r, horizon) / _loss_at(s, horizon))) for r, s in zip(runs, sgd)]
         steps = [float(np.log(r["steps"] / s["steps"])) for r, s in zip(sgdl, sgd)]

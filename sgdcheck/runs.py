@@ -51,6 +51,7 @@ class RunConfig:
     replacement: bool = False
     max_steps: int = 1000
     loss_goal: float | None = None
+    zero_error: bool = False            # goal also requires every training sample classified correctly
     eval_every: int = 100
     seed: int = 0
     dtype: str = "float32"
@@ -62,6 +63,8 @@ class RunConfig:
             raise InvalidArgumentError(f"unknown optimizer {self.optimizer!r}; known: {', '.join([*OPTIMIZERS, 'lbfgs'])}")
         if self.dtype not in ("float32", "float64"):
             raise InvalidArgumentError(f"dtype must be float32 or float64, got {self.dtype!r}")
+        if self.zero_error and self.optimizer == "lbfgs":
+            raise InvalidArgumentError("zero_error is a goal of the first-order trainer, not of L-BFGS")
 
     def key(self) -> dict:
         """The configuration as the cache sees it (where the data files live is not part of it)."""
@@ -106,7 +109,7 @@ def run(config: RunConfig) -> dict:
         optimizer = OPTIMIZERS[config.optimizer](lr=config.lr, **dict(config.optimizer_options))
         result = train(model, x, y, mse_loss, optimizer, max_steps=config.max_steps, batch_size=config.batch_size,
                        replacement=config.replacement, loss_goal=config.loss_goal, eval_every=config.eval_every,
-                       seed=config.seed)
+                       seed=config.seed, zero_error=config.zero_error)
     return {"config": config.key(), "params": {k: v.detach().cpu() for k, v in result.params.items()},
             "steps": result.steps, "loss": result.loss, "converged": result.converged,
             "diverged": result.diverged, "history": result.history}
@@ -119,6 +122,8 @@ def run_ensemble(config: RunConfig, seeds, lrs) -> list[dict]:
     initial_model(config with that seed), so record k equals run(config with that seed and lr)."""
     if config.optimizer not in ("gd", "sgd"):
         raise InvalidArgumentError(f"ensembles train with gd or sgd, got {config.optimizer!r}")
+    if config.zero_error:
+        raise InvalidArgumentError("ensembles stop at the loss goal; zero_error runs train one at a time")
     x, y = training_data(config)
     batch_size = None if config.optimizer == "gd" else config.batch_size
     results = train_ensemble(lambda seed: initial_model(replace(config, seed=seed)), seeds, lrs, x, y, mse_loss,

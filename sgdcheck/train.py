@@ -38,6 +38,14 @@ def full_loss(model, params, x, y, loss_fn, chunk_size: int = 4096) -> float:
     return float(total) / len(x)
 
 
+def fits_every_sample(model, params, x, y, chunk_size: int = 4096) -> bool:
+    """Zero training error: every sample's largest output is its target's largest entry (one-hot y)."""
+    buffers = dict(model.named_buffers())
+    with torch.no_grad():
+        return all(bool((functional_call(model, (params, buffers), (x[i:i + chunk_size],)).argmax(1)
+                         == y[i:i + chunk_size].argmax(1)).all()) for i in range(0, len(x), chunk_size))
+
+
 def sample_batches(n: int, batch_size: int, replacement: bool, generator: torch.Generator):
     """An endless stream of batch indices: i.i.d. uniform (with replacement), or epochs of a fresh
     random permutation (without replacement)."""
@@ -52,12 +60,16 @@ def sample_batches(n: int, batch_size: int, replacement: bool, generator: torch.
 
 def train(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn, optimizer, *, max_steps: int,
           batch_size: int | None = None, replacement: bool = False, loss_goal: float | None = None,
-          eval_every: int = 100, seed: int = 0, blowup: float = 1e8) -> TrainResult:
-    """Run `optimizer` (sgdcheck.optim) from the model's current parameters; the model is not modified."""
+          eval_every: int = 100, seed: int = 0, blowup: float = 1e8, zero_error: bool = False) -> TrainResult:
+    """Run `optimizer` (sgdcheck.optim) from the model's current parameters; the model is not modified.
+    With zero_error the goal is the loss goal *and* zero training error (one-hot targets): a small mean
+    loss does not imply that every sample is fit, and Zhang et al. (2017) train to 100% training accuracy."""
     n = len(x)
     batch_size = n if batch_size is None else batch_size
     if int(batch_size) != batch_size or not 1 <= batch_size <= n:
         raise InvalidArgumentError(f"batch_size must be an integer in 1..n = 1..{n}, got {batch_size!r}")
+    if zero_error and (loss_goal is None or y.dim() != 2):
+        raise InvalidArgumentError("zero_error needs a loss goal and one-hot targets [n, classes]")
     if max_steps < 0 or eval_every < 1:
         raise InvalidArgumentError(f"max_steps must be >= 0 and eval_every >= 1, got {max_steps}, {eval_every}")
     params = {k: v.detach().clone() for k, v in model.named_parameters()}
@@ -69,10 +81,14 @@ def train(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn, opt
     def batch_loss(p, xb, yb):
         return loss_fn(functional_call(model, (p, buffers), (xb,)), yb).mean()
 
+    def reached(loss, params):
+        return (loss_goal is not None and loss <= loss_goal
+                and (not zero_error or fits_every_sample(model, params, x, y)))
+
     history, loss, step = [], full_loss(model, params, x, y, loss_fn), 0
     history.append((0, loss))
     for step in range(1, max_steps + 1):
-        if loss_goal is not None and loss <= loss_goal or not math.isfinite(loss) or loss > blowup:
+        if reached(loss, params) or not math.isfinite(loss) or loss > blowup:
             step -= 1
             break
         index = next(batches) if batch_size < n else None
@@ -95,7 +111,7 @@ def train(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn, opt
     if history[-1][0] != step:
         history.append((step, loss))
     diverged = not math.isfinite(loss) or loss > blowup
-    converged = (not diverged) and loss_goal is not None and loss <= loss_goal
+    converged = (not diverged) and reached(loss, params)
     return TrainResult(params, step, loss, converged, diverged, history)
 
 

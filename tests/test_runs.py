@@ -5,7 +5,8 @@ from dataclasses import replace
 
 import torch
 
-from sgdcheck.runs import RunConfig, cache_dir, cached_ensemble, cached_run, is_cached, run, run_ensemble, run_many
+from sgdcheck.runs import (RunConfig, cache_dir, cached_ensemble, cached_run, is_cached, run, run_ensemble, run_many,
+                           trained_model, training_data)
 
 CONFIG = RunConfig(dataset="digits", n=100, model="fnn", model_options=(("inputs", 64), ("hidden", (16,))),
                    lr=0.5, max_steps=30, eval_every=10)
@@ -26,6 +27,8 @@ def test_an_ensemble_record_equals_the_single_run_of_its_seed_and_lr(tmp_path):
     assert cached_ensemble(config, [0, 1], [0.3, 0.5], tmp_path)[0]["loss"] == records[0]["loss"]
     with pytest.raises(InvalidArgumentError, match="ensembles"):
         run_ensemble(replace(config, optimizer="adam"), [0], [0.1])
+    with pytest.raises(InvalidArgumentError, match="zero_error"):
+        run_ensemble(replace(config, zero_error=True), [0], [0.1])
 
 
 def test_cache_hits_and_a_failed_run_leaves_no_entry(tmp_path, monkeypatch):
@@ -41,6 +44,15 @@ def test_cache_hits_and_a_failed_run_leaves_no_entry(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         cached_run(other, tmp_path)
     assert not is_cached(other, tmp_path)
+
+
+def test_a_zero_error_run_fits_every_training_sample():
+    config = replace(CONFIG, loss_goal=0.02, max_steps=3000, zero_error=True)
+    record = run(config)
+    model = trained_model(record, config)
+    x, y = training_data(config)
+    assert record["converged"] and record["loss"] <= 0.02
+    assert bool((model(x).argmax(1) == y.argmax(1)).all())
 
 
 def test_a_corrupt_cache_entry_is_recomputed(tmp_path):
@@ -65,6 +77,8 @@ def test_submitit_local_executor_shares_the_cache(tmp_path):
 def test_bad_configs_are_named(tmp_path):
     with pytest.raises(InvalidArgumentError, match="unknown optimizer"):
         RunConfig(optimizer="rmsprop")
+    with pytest.raises(InvalidArgumentError, match="zero_error"):
+        RunConfig(optimizer="lbfgs", loss_goal=1e-3, zero_error=True)
     with pytest.raises(InvalidArgumentError, match="executor"):
         run_many([CONFIG], executor="kubernetes", location=tmp_path)
     assert cache_dir(tmp_path) == tmp_path

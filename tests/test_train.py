@@ -95,3 +95,36 @@ def test_bad_arguments(kwargs, message):
     if "batch_size" in kwargs:
         with pytest.raises(InvalidArgumentError, match=message):
             train_ensemble(build, [0], [0.1], x, y, mse_loss, max_steps=5, **kwargs)
+
+
+def labelled_problem(seed=0, n=40, classes=3):
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, 6, generator=generator, dtype=torch.float64)
+    labels = torch.randint(classes, (n,), generator=generator)
+    return x, torch.nn.functional.one_hot(labels, classes).double()
+
+
+def classifier(seed):
+    torch.manual_seed(seed)
+    return torch.nn.Sequential(torch.nn.Linear(6, 24), torch.nn.Tanh(), torch.nn.Linear(24, 3)).double()
+
+
+def test_zero_error_trains_past_a_loss_goal_that_leaves_samples_unfit():
+    x, y = labelled_problem()
+    wrong = lambda result: int((result.load_into(classifier(0))(x).argmax(1) != y.argmax(1)).sum())
+    loose = train(classifier(0), x, y, mse_loss, optim.GD(0.5), max_steps=20000, loss_goal=0.05)
+    assert loose.converged and wrong(loose) > 0
+    fit = train(classifier(0), x, y, mse_loss, optim.GD(0.5), max_steps=20000, loss_goal=0.05, zero_error=True)
+    assert fit.converged and wrong(fit) == 0 and fit.steps > loose.steps and fit.loss < loose.loss
+    capped = train(classifier(0), x, y, mse_loss, optim.GD(0.5), max_steps=loose.steps + 1, loss_goal=0.05,
+                   zero_error=True)
+    assert not capped.converged and capped.loss <= 0.05
+
+
+def test_zero_error_needs_a_loss_goal_and_one_hot_targets():
+    x, y = labelled_problem()
+    with pytest.raises(InvalidArgumentError, match="zero_error"):
+        train(classifier(0), x, y, mse_loss, optim.GD(0.1), max_steps=5, zero_error=True)
+    with pytest.raises(InvalidArgumentError, match="zero_error"):
+        train(classifier(0), x, y.argmax(1).double(), lambda o, t: (o[:, 0] - t) ** 2, optim.GD(0.1), max_steps=5,
+              loss_goal=0.1, zero_error=True)
