@@ -10,6 +10,7 @@ import pytest
 from sgdcheck import Claim, Source, at_least, combine, holds, within
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.runs import cached_run, reached_goal, trained_model, training_data
+from sgdcheck.stats import precondition
 from sgdcheck.setups import accuracy, held_out, label_runs
 
 CLAIM = Claim(
@@ -19,7 +20,9 @@ CLAIM = Claim(
               "while its test accuracy falls to chance.",
     paper={"train accuracy, random labels": "100.0% (CIFAR-10, Inception)",
            "test accuracy, random labels": "9.78% (chance 10%)"},
-    notes="Chance is 10% (ten classes); 'at chance' means the mean test accuracy lies in [7%, 13%].",
+    notes="Chance is 10% (ten classes); 'at chance' means the mean test accuracy lies in [7%, 13%]. Every run "
+          "trains to the loss goal and zero training error; a random-label run that ends its step budget (20,000 "
+          "steps at smoke, 40,000 at full) with an image unfit counts against the claim.",
 )
 
 
@@ -41,19 +44,24 @@ def test_random_labels(scale, device, evidence):
                          "history": record["history"]})
         results[kind] = rows
     random, natural = results["random"], results["natural"]
-    evidence.record(**{"train accuracy, random labels": f"{np.mean([r['train'] for r in random]):.1%}",
+    fitted = sum(r["train"] == 1.0 for r in random)
+    evidence.record(**{"train accuracy, random labels": f"{np.mean([r['train'] for r in random]):.2%}, lowest "
+                                                        f"{min(r['train'] for r in random):.2%}; "
+                                                        f"{fitted}/{len(random)} runs fit every image",
                        "test accuracy, random labels": f"{np.mean([r['test'] for r in random]):.2%} "
                                                        f"(natural labels: {np.mean([r['test'] for r in natural]):.1%})"})
     evidence.detail(runs={k: [{c: v for c, v in r.items() if c != "history"} for r in rows]
                           for k, rows in results.items()}, setup=label_runs(scale, device)[0].key())
-    trained = reached_goal([r for rows in results.values() for r in rows])
-    fitted = sum(r["train"] == 1.0 for r in random)
+    # Fitting the random labels is the claim itself, so only the natural runs must reach their goal; a random
+    # run that ends its step budget short of zero error counts against the claim.
+    trained = [reached_goal(natural),
+               precondition(not any(r["diverged"] for r in random), "no random-label run diverges")]
     verdict = combine([holds(fitted == len(random), f"zero training error on random labels in {fitted}/{len(random)} runs"),
                        within([r["test"] for r in random], 0.07, 0.13, what="test accuracy on random labels"),
                        at_least([r["test"] for r in natural], 0.5, what="test accuracy on natural labels")],
-                      preconditions=[trained])
+                      preconditions=trained)
     control = combine([at_least([r["test"] - n["test"] for r, n in zip(random, natural)], -0.05,
-                                what="test accuracy, random minus natural labels")], preconditions=[trained])
+                                what="test accuracy, random minus natural labels")], preconditions=trained)
     evidence.figure("training", figure("SGD on natural and random labels (FashionMNIST)", [
         panel("training loss", "step", "loss",
               [series("line", [s for s, _ in r["history"]], [v for _, v in r["history"]], f"{kind}, seed {r['seed']}")
