@@ -97,7 +97,7 @@ def claim_entries(payloads: list[dict], run_id: str) -> dict[str, dict]:
             "verdict": main.verdict,
             "reason": main.reason,
             "paper": first["paper"],
-            "measured": first["measured"] if len(cases) == 1 else {c["case"]: c["measured"] for c in cases},
+            "measured": _measured(cases),
             "tolerance": first["tolerance"],
             "notes": first["notes"],
             "scale": first["scale"],
@@ -116,6 +116,25 @@ def claim_entries(payloads: list[dict], run_id: str) -> dict[str, dict]:
             "cases": [{k: c.get(k) for k in CASE_FIELDS} for c in cases],
         }
     return entries
+
+
+def _measured(cases: list[dict]):
+    """A claim's measurements: one case's as they are; several cases' merged into one table where each
+    case reports its own quantities, else keyed by case."""
+    if len(cases) == 1:
+        return cases[0]["measured"]
+    tables = [c["measured"] for c in cases]
+    if all(isinstance(t, dict) for t in tables):
+        keys = [k for t in tables for k in t]
+        if len(keys) == len(set(keys)):
+            return {k: v for t in tables for k, v in t.items()}
+    return {c["case"]: c["measured"] for c in cases}
+
+
+def measurements(entry: dict):
+    """The measurements of a report entry, rebuilt from its cases where it has them (so a report written
+    before the cases were merged into one table renders like a new one)."""
+    return _measured(entry["cases"]) if entry.get("cases") else entry["measured"]
 
 
 def _labelled(case: dict, text: str) -> str:
@@ -200,7 +219,8 @@ VERDICT_MARK = {REPLICATED: "✅ replicated", REFUTED: "❌ refuted", INCONCLUSI
 
 def paired(entry: dict) -> list[tuple[str, object, object]]:
     """(quantity, paper, measured) for the quantities a claim reports on both sides, in the paper's order."""
-    measured = entry["measured"] if isinstance(entry["measured"], dict) else {}
+    measured = measurements(entry)
+    measured = measured if isinstance(measured, dict) else {}
     return [(key, value, measured[key]) for key, value in (entry["paper"] or {}).items() if key in measured]
 
 
@@ -208,7 +228,7 @@ def headline(entry: dict, side: str, limit: int = 110) -> str:
     """The summary-table text: 'quantity: value' for the paired quantities of one side."""
     pairs = paired(entry)
     if not pairs:
-        return _short(entry["measured"] if side == "measured" else entry["paper"], limit)
+        return _short(measurements(entry) if side == "measured" else entry["paper"], limit)
     index = 2 if side == "measured" else 1
     return _short("; ".join(f"{p[0]}: {_plain(p[index])}" for p in pairs), limit)
 
@@ -263,7 +283,8 @@ def markdown(report: dict) -> str:
             f"device {c['device']}, {c['duration_s']:.1f} s", "",
             "| quantity | paper | measured |", "|---|---|---|",
         ]
-        measured = c["measured"] if isinstance(c["measured"], dict) else {"value": c["measured"]}
+        measured = measurements(c)
+        measured = measured if isinstance(measured, dict) else {"value": measured}
         paper = c["paper"] if isinstance(c["paper"], dict) else {"value": c["paper"]}
         shared = [key for key in paper if key in measured]
         for key in [*shared, *[k for k in paper if k not in measured], *[k for k in measured if k not in paper]]:

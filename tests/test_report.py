@@ -50,6 +50,21 @@ def test_cases_combine_into_one_claim_verdict(tmp_path):
     assert entry["verdict"] == "inconclusive" and len(entry["cases"]) == 2
 
 
+def test_cases_that_measure_their_own_quantities_share_one_table(tmp_path):
+    first, second = _payload("a2020.parts"), _payload("a2020.parts")
+    first["case"], second["case"] = "train", "test"
+    first["paper"] = second["paper"] = {"train": "fits", "test": "chance"}
+    first["measured"], second["measured"] = {"train": "100%"}, {"test": "9.8%"}
+    entry = report.claim_entries([first, second], "r")["a2020.parts"]
+    assert entry["measured"] == {"test": "9.8%", "train": "100%"}
+    assert report.headline(entry, "measured") == "train: 100%; test: 9.8%"
+    old = {**entry, "measured": {"test": {"test": "9.8%"}, "train": {"train": "100%"}}}   # as older reports stored it
+    assert report.headline(old, "measured") == "train: 100%; test: 9.8%"
+    same = [_payload("a2020.grid"), _payload("a2020.grid")]
+    same[0]["case"], same[1]["case"] = "eta=0.1", "eta=0.5"
+    assert report.claim_entries(same, "r")["a2020.grid"]["measured"] == {"eta=0.1": {"x": 1.01}, "eta=0.5": {"x": 1.01}}
+
+
 def test_corrupt_report_is_a_clear_error_and_nothing_is_written(tmp_path):
     (tmp_path / "latest.json").write_text("{not json")
     with pytest.raises(ReportError, match="corrupt JSON"):
