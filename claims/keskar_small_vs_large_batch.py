@@ -37,7 +37,9 @@ def test_small_vs_large_batch(scale, device, evidence):
     sharper = np.log(np.array(a[n]) / np.array(a[small]))
     verdict = combine([at_least(gain, 0.0, what=f"test accuracy, B={small} minus GD"),
                        at_least(sharper, 0.0, what=f"log(a of GD / a at B={small})")], preconditions=[converged])
-    control = combine([within(gain, -0.002, 0.002, what=f"test accuracy, B={small} minus GD")],
+    # The control predicts no effect on the quantity the diagram resolves best: an accuracy band of +-0.2 points
+    # is an equivalence test that a half-point effect over five seeds cannot refute.
+    control = combine([within(sharper, np.log(0.9), np.log(1.1), what=f"log(a of GD / a at B={small})")],
                       preconditions=[converged])
     evidence.record(**{"test accuracy SB vs LB": f"B={small} {np.mean(acc[small]):.2%} vs GD {np.mean(acc[n]):.2%} "
                                                  f"(FashionMNIST FNN, n = {n})",
@@ -45,5 +47,5 @@ def test_small_vs_large_batch(scale, device, evidence):
     evidence.detail(**diagram)
     evidence.figure("diagram", diagram_figure(diagram))
     evidence.conclude(CLAIM, verdict, seeds=sorted({p["seed"] for p in diagram["points"]}),
-                      negative_control=("the batch size does not change the test accuracy (within 0.2 points)",
+                      negative_control=("the batch size does not change the sharpness of the minimum found (within 10%)",
                                         control))
