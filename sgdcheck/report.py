@@ -234,7 +234,12 @@ def headline(entry: dict, side: str, limit: int = 110) -> str:
 
 
 def _plain(value) -> str:
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    """Text for a table cell: strings as they are, a bare number to 4 significant digits (the JSON keeps all)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _short(value, limit: int = 160) -> str:

@@ -65,6 +65,13 @@ def test_cases_that_measure_their_own_quantities_share_one_table(tmp_path):
     assert report.claim_entries(same, "r")["a2020.grid"]["measured"] == {"eta=0.1": {"x": 1.01}, "eta=0.5": {"x": 1.01}}
 
 
+def test_a_bare_number_is_shown_to_four_significant_digits():
+    entry = report.claim_entries([{**_payload("a2020.slope"), "paper": {"slope": -1.0},
+                                   "measured": {"slope": -1.007218471}}], "r")["a2020.slope"]
+    assert report.headline(entry, "measured") == "slope: -1.007" and report.headline(entry, "paper") == "slope: -1"
+    assert "-1.007218471" in json.dumps(entry)
+
+
 def test_corrupt_report_is_a_clear_error_and_nothing_is_written(tmp_path):
     (tmp_path / "latest.json").write_text("{not json")
     with pytest.raises(ReportError, match="corrupt JSON"):
