@@ -5,7 +5,7 @@ Chaudhari, lecture notes "Stochastic gradient descent, Entropy-SGD" (2019), Rema
 """
 import numpy as np
 
-from sgdcheck import Claim, Source, Tolerance, combine, proportion
+from sgdcheck import Claim, Source, Tolerance, combine, proportion, shown
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.landscapes import DoubleWell, NoisyFiniteSum
 from sgdcheck.samplers import anneal, gd, sgd
@@ -41,8 +41,9 @@ def test_annealing(scale, evidence):
                     depth_gap=float(well.value(np.array([[shallow]]))[0] - well.value(np.array([[deep]]))[0]),
                     annealed_success=annealed / total, constant_small_step_success=constant / total,
                     gd_success=plain / total, stage_temperatures=temperatures)
-    evidence.record(finds=f"the global minimum in {annealed / total:.1%} of runs (GD {plain / total:.0%}, "
-                          f"SGD at the last step only {constant / total:.1%})")
+    evidence.record(finds=shown({"annealed": annealed / total, "GD": plain / total, "constant step": constant / total},
+                                f"the global minimum in {annealed / total:.1%} of runs (GD {plain / total:.0%}, "
+                                f"SGD at the last step only {constant / total:.1%})"))
     xs = np.linspace(-1.8, 1.8, 200)
     evidence.figure("landscape", figure("Annealing on a tilted double well", [
         panel("f(x) = (x^2 - 1)^2 + 0.6 x", "x", "f", [series("line", xs.tolist(), well.value(xs[:, None]).tolist(), "f")],

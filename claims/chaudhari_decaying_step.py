@@ -5,7 +5,7 @@ Chaudhari, lecture notes "Stochastic gradient descent, Entropy-SGD" (2019), Theo
 """
 import numpy as np
 
-from sgdcheck import Claim, Source, Tolerance, at_most, combine, precondition, within
+from sgdcheck import Claim, Source, Tolerance, at_most, combine, precondition, shown, within
 from sgdcheck.convergence import mean_gaps, strongly_convex_instance
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.stats import fit_loglog_slope
@@ -46,7 +46,8 @@ def test_decaying_step(scale, evidence):
     bound = nu / (t + t0)
     evidence.record(alpha0=alpha0, t0=t0, steps=steps, nu=nu, max_gap_times_t=float((curves.mean(0) * (t + t0)).max()),
                     final_gap_times_t=float(curves.mean(0)[-1] * (steps + t0)), asymptotic_slopes=slopes)
-    evidence.record(bound=f"holds; (t + t_0) gap ends at {curves.mean(0)[-1] * (steps + t0):.2f} vs nu = {nu:.3g}",
+    evidence.record(bound=shown(float(curves.mean(0)[-1] * (steps + t0)),
+                                f"holds; (t + t_0) gap ends at {curves.mean(0)[-1] * (steps + t0):.2f} vs nu = {nu:.3g}"),
                     **{"asymptotic log-log slope": float(np.mean(slopes))})
     evidence.figure("gap", figure("Decaying step alpha_0/(t + t_0)", [
         panel("random least squares, n = 50, d = 5", "t + t_0", "E f(x_t) - f*",

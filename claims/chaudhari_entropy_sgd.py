@@ -12,7 +12,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from sgdcheck import Claim, Source, at_most, combine, within
+from sgdcheck import Claim, Source, combine, effect, shown
 from sgdcheck.curvature import mse_loss, sharpness
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.runs import cached_run, reached_goal, trained_model, training_data
@@ -32,9 +32,14 @@ CLAIM = Claim(
           "[0.68, 1.33]), which would need far more seeds than the smoke budget allows. Seeds: 12 at smoke, 30 at full. With the "
           "runs stopped at the loss goal alone, 10 full-scale seeds left the effect undecided (log ratio -0.042 "
           "[-0.093, +0.007]); trained to zero error as well, 8 smoke seeds decided the claim (-0.085 [-0.152, "
-          "-0.018]) but not the control's +-0.02 band, by 0.002.",
+          "-0.018]) but not the control's +-0.02 band, by 0.002. Smallest effect that counts: 2% of the sharpness "
+          "(log ratio 0.02; the notes give no number): twenty times the Lanczos tolerance, so an effect below it is "
+          "not one the sharpness estimate can be trusted with; 'equally sharp' is the equivalence outcome of the same "
+          "rule. The seed counts were raised after seeing undecided results; the disjoint-seed run (seeds from 1000) "
+          "checks the verdict on fresh seeds.",
 )
 GAMMA, INNER = 0.03, 20
+SMALLEST = 0.02          # log ratio of sharpness: the smallest difference that counts
 
 
 def _sharpness(record, config, x, y):
@@ -47,7 +52,7 @@ def _sharpness(record, config, x, y):
 def test_entropy_sgd(step, scale, device, evidence):
     evidence.device = device
     base = replace(label_runs(scale, device)[0], lr=step)
-    seeds = tuple(range(scale.pick(smoke=12, full=30)))      # the effect is a few percent of the sharpness
+    seeds = scale.seed_range(scale.pick(smoke=12, full=30))      # the effect is a few percent of the sharpness
     sgd_configs = [replace(base, seed=s) for s in seeds]
     entropy_configs = [replace(c, optimizer="entropy-sgd", lr=1 / GAMMA, max_steps=c.max_steps // 10, eval_every=20,
                                optimizer_options=(("gamma", GAMMA), ("inner_steps", INNER), ("inner_lr", step),
@@ -62,13 +67,18 @@ def test_entropy_sgd(step, scale, device, evidence):
     test_x, test_y = held_out(base)
     acc = lambda records, configs: [accuracy(trained_model(r, c), test_x, test_y) for r, c in zip(records, configs)]
     acc_sgd, acc_entropy = acc(sgd, sgd_configs), acc(entropy, entropy_configs)
-    verdict = combine([at_most(ratios, 0.0, what="log(sharpness Entropy-SGD / sharpness SGD)")], preconditions=[trained])
-    control = combine([within(ratios, -0.02, 0.02, what="log(sharpness Entropy-SGD / sharpness SGD)")],
-                      preconditions=[trained])
-    evidence.record(sharpness=f"step {step}: Entropy-SGD {np.mean(a_entropy):.2f} vs SGD {np.mean(a_sgd):.2f} "
-                              f"(ratio {np.exp(np.mean(ratios)):.2f}); test accuracy {np.mean(acc_entropy):.1%} vs "
-                              f"{np.mean(acc_sgd):.1%}; gradient evaluations to the goal "
-                              f"{np.mean([r['steps'] * INNER for r in entropy]):.0f} vs {np.mean([r['steps'] for r in sgd]):.0f}")
+    what = "log(sharpness Entropy-SGD / sharpness SGD)"
+    verdict = combine([effect(ratios, SMALLEST, "less", what=what)], preconditions=[trained])
+    control = combine([effect(ratios, SMALLEST, "none", what=what)], preconditions=[trained])
+    evidence.record(sharpness=shown(
+        {"Entropy-SGD": np.mean(a_entropy), "SGD": np.mean(a_sgd), "ratio": np.exp(np.mean(ratios)),
+         "test accuracy Entropy-SGD": np.mean(acc_entropy), "test accuracy SGD": np.mean(acc_sgd),
+         "gradient evaluations Entropy-SGD": np.mean([r['steps'] * INNER for r in entropy]),
+         "gradient evaluations SGD": np.mean([r['steps'] for r in sgd])},
+        f"step {step}: Entropy-SGD {np.mean(a_entropy):.2f} vs SGD {np.mean(a_sgd):.2f} "
+        f"(ratio {np.exp(np.mean(ratios)):.2f}); test accuracy {np.mean(acc_entropy):.1%} vs "
+        f"{np.mean(acc_sgd):.1%}; gradient evaluations to the goal "
+        f"{np.mean([r['steps'] * INNER for r in entropy]):.0f} vs {np.mean([r['steps'] for r in sgd]):.0f}"))
     evidence.detail(step=step, sharpness_sgd=a_sgd, sharpness_entropy_sgd=a_entropy, test_accuracy_sgd=acc_sgd,
                     test_accuracy_entropy_sgd=acc_entropy, outer_steps=[r["steps"] for r in entropy],
                     sgd_steps=[r["steps"] for r in sgd])
@@ -83,4 +93,5 @@ def test_entropy_sgd(step, scale, device, evidence):
                series("bar", [f"seed {s}" for s in seeds], a_entropy, "Entropy-SGD", offset=0.2, width=0.4)]),
     ]))
     evidence.conclude(CLAIM, verdict, seeds=seeds, case=f"step {step}",
-                      negative_control=("the two methods' minima are equally sharp (|log ratio| <= 0.02)", control))
+                      negative_control=(f"the two methods' minima are equally sharp (no difference of {SMALLEST:.0%} or more)",
+                                        control))

@@ -6,7 +6,7 @@ Chaudhari, lecture notes "Stochastic gradient descent, Entropy-SGD" (2019), Sec.
 import numpy as np
 from scipy import integrate
 
-from sgdcheck import Claim, Source, Tolerance, at_least, at_most, combine
+from sgdcheck import Claim, Source, Tolerance, at_least, at_most, combine, shown
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.landscapes import DoubleWell, gibbs_cdf_1d, gibbs_density_1d
 from sgdcheck.samplers import langevin
@@ -64,7 +64,8 @@ def test_gibbs(scale, evidence):
             hist, edges = np.histogram(end1, bins=60, range=(-2.5, 2.5), density=True)
     evidence.record(ks_distance=float(np.mean(ks)), ks_sampling_noise_scale=float(0.87 / np.sqrt(chains)),
                     ks_distance_at_coarse_alpha=float(np.mean(ks_coarse)), ks_distance_vs_wrong_beta=float(np.mean(ks_wrong)))
-    evidence.record(**{"stationary density": f"KS distance {np.mean(ks):.4f} (sampling noise ~{0.87 / np.sqrt(chains):.4f})"})
+    evidence.record(**{"stationary density": shown(float(np.mean(ks)), f"KS distance {np.mean(ks):.4f} "
+                                                                       f"(sampling noise ~{0.87 / np.sqrt(chains):.4f})")})
     evidence.finding(f"The discretisation bias grows with the step: KS distance {np.mean(ks):.4f} at alpha = {ALPHA} "
                      f"(max over the 1-D well and both 2-D marginals) and {np.mean(ks_coarse):.4f} at alpha = {COARSE} "
                      f"(1-D well, beta = {BETA}).")

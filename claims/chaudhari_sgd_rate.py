@@ -6,7 +6,7 @@ Chaudhari, lecture notes "Stochastic gradient descent, Entropy-SGD" (2019), Theo
 """
 import numpy as np
 
-from sgdcheck import Claim, Source, at_most, combine, precondition
+from sgdcheck import Claim, Source, at_most, combine, precondition, shown
 from sgdcheck.convergence import mean_gaps, strongly_convex_instance
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.linear import theorem7_bound
@@ -37,8 +37,10 @@ def test_sgd_rate(scale, evidence):
     evidence.record(L=big_l, m=m, sigma0=sigma0, sigma=sigma, alpha=alpha, steps=steps,
                     floor_bound=alpha * big_l * sigma0 / (2 * m), measured_final_gap=float(per_seed[:, -1].mean()),
                     max_gap_over_bound=float((per_seed.mean(0) / bound).max()))
-    evidence.record(bound=f"holds at every checkpoint (max gap/bound {(per_seed.mean(0) / bound).max():.3f}); "
-                          f"floor {per_seed[:, -1].mean():.2e} vs bound's {alpha * big_l * sigma0 / (2 * m):.2e}")
+    evidence.record(bound=shown(float((per_seed.mean(0) / bound).max()),
+                                f"holds at every checkpoint (max gap/bound {(per_seed.mean(0) / bound).max():.3f}); "
+                                f"floor {per_seed[:, -1].mean():.2e} vs bound's {alpha * big_l * sigma0 / (2 * m):.2e}",
+                                unit="max gap / bound"))
     evidence.figure("gap", figure("Theorem 7 on random least squares (n = 50, d = 5)", [
         panel("", "step t", "E f(x_t) - f*",
               [series("line", t.tolist(), per_seed.mean(0).tolist(), "SGD, mean over chains and seeds"),

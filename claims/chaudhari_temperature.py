@@ -54,8 +54,8 @@ def test_temperature(scale, evidence):
     evidence.record(**{f"{k}: {r}": float(np.mean(x)) for k, d in ratios.items() for r, x in d.items()})
     short = {"same alpha/l": "(2a, 2l)", "double alpha": "(2a, l)"}
     evidence.record(**{
-        "spread(2a, 2l)/spread(a, l)": ", ".join(f"{k} {np.mean(r['same alpha/l']):.3f}" for k, r in ratios.items()),
-        "spread(2a, l)/spread(a, l)": ", ".join(f"{k} {np.mean(r['double alpha']):.3f}" for k, r in ratios.items())})
+        "spread(2a, 2l)/spread(a, l)": {k: float(np.mean(r['same alpha/l'])) for k, r in ratios.items()},
+        "spread(2a, l)/spread(a, l)": {k: float(np.mean(r['double alpha'])) for k, r in ratios.items()}})
     labels = [f"{k}\n{short[r]}" for k in ratios for r in ratios[k]]
     evidence.figure("ratios", figure("Ratios of the stationary excess loss", [
         panel("(2a, 2l) vs (a, l) and (2a, l) vs (a, l)", "", "ratio of E f - min f",

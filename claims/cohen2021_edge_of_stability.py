@@ -9,7 +9,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from sgdcheck import Claim, Source, at_most, combine, holds, precondition, within
+from sgdcheck import Claim, Source, at_most, combine, holds, precondition, shown, within
 from sgdcheck.curvature import mse_loss, sharpness
 from sgdcheck.ensemble import train_ensemble
 from sgdcheck.figures import figure, panel, series
@@ -96,12 +96,15 @@ def test_edge_of_stability(scale, device, evidence):
         after = np.array([v for s, v in zip(t["loss_steps"], t["loss"]) if s >= at])
         increases.append(int((np.diff(after) > 0).sum()))
         fell.append(bool(len(after) > 1 and after[-1] < after[0]))
-    evidence.record(**{"sharpness after reaching the edge": f"{np.nanmean(hovers) * edge:.3g} (2/eta = {edge:g}; "
-                                                            f"mean ratio {np.nanmean(hovers):.3f})",
-                       "loss": f"rose on {int(np.mean(increases))} steps on average after the edge, "
-                               f"ended lower in {sum(fell)}/{len(fell)} runs",
-                       "before the edge": f"sharpness x eta / 2 from {np.mean(start_ratios):.3f} to a peak of "
-                                          f"{np.mean(peaks):.3f}"})
+    evidence.record(**{"sharpness after reaching the edge": shown(float(np.nanmean(hovers) * edge),
+                                                                  f"{np.nanmean(hovers) * edge:.3g} (2/eta = {edge:g}; "
+                                                                  f"mean ratio {np.nanmean(hovers):.3f})"),
+                       "loss": shown({"steps with a rise": float(np.mean(increases)), "runs ending lower": sum(fell)},
+                                     f"rose on {int(np.mean(increases))} steps on average after the edge, "
+                                     f"ended lower in {sum(fell)}/{len(fell)} runs"),
+                       "before the edge": shown({"start": float(np.mean(start_ratios)), "peak": float(np.mean(peaks))},
+                                                f"sharpness x eta / 2 from {np.mean(start_ratios):.3f} to a peak of "
+                                                f"{np.mean(peaks):.3f}")})
     evidence.detail(setup=setup.describe(), lr=lr, seeds=list(seeds), start_ratios=start_ratios, peak_ratios=peaks,
                     hover_ratios=hovers, loss_increases=increases,
                     steps={s: t["steps"][-1] for s, t in tracks.items()},

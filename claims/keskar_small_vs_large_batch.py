@@ -8,7 +8,7 @@ SGD with small batches at one learning rate on the FashionMNIST FNN (the stabili
 import numpy as np
 import pytest
 
-from sgdcheck import Claim, Source, at_least, combine, within
+from sgdcheck import Claim, Source, combine, effect, shown
 from sgdcheck.runs import reached_goal
 from sgdcheck.stability_diagram import by_batch, diagram_figure, stability_diagram
 
@@ -20,8 +20,11 @@ CLAIM = Claim(
     paper={"test accuracy SB vs LB": "F1 98.03% vs 97.81%; C1 80.04% vs 77.26%; C4 63.08% vs 57.81% (ADAM)",
            "sharpness": "LB minima sharper"},
     notes="SB: the smallest SGD batch of the diagram; LB: GD (B = n); both at eta = 0.5 and the same loss goal. "
-          "The paper uses ADAM and different networks; this checks the direction, paired by seed.",
+          "The paper uses ADAM and different networks; this checks the direction, paired by seed. Smallest effects "
+          "that count: 0.2 points of test accuracy (the smallest gap in the paper's Table 2, F1: 98.03% vs 97.81%) "
+          "and 10% of sharpness (log ratio log 1.1; the paper's sharpness gaps are several-fold).",
 )
+ACCURACY_EFFECT, SHARPNESS_EFFECT = 0.002, float(np.log(1.1))
 
 
 @pytest.mark.gpu
@@ -35,15 +38,18 @@ def test_small_vs_large_batch(scale, device, evidence):
     converged = reached_goal(diagram["points"])
     gain = np.array(acc[small]) - np.array(acc[n])
     sharper = np.log(np.array(a[n]) / np.array(a[small]))
-    verdict = combine([at_least(gain, 0.0, what=f"test accuracy, B={small} minus GD"),
-                       at_least(sharper, 0.0, what=f"log(a of GD / a at B={small})")], preconditions=[converged])
-    # The control predicts no effect on the quantity the diagram resolves best: an accuracy band of +-0.2 points
-    # is an equivalence test that a half-point effect over five seeds cannot refute.
-    control = combine([within(sharper, np.log(0.9), np.log(1.1), what=f"log(a of GD / a at B={small})")],
+    verdict = combine([effect(gain, ACCURACY_EFFECT, "greater", what=f"test accuracy, B={small} minus GD"),
+                       effect(sharper, SHARPNESS_EFFECT, "greater", what=f"log(a of GD / a at B={small})")],
                       preconditions=[converged])
-    evidence.record(**{"test accuracy SB vs LB": f"B={small} {np.mean(acc[small]):.2%} vs GD {np.mean(acc[n]):.2%} "
-                                                 f"(FashionMNIST FNN, n = {n})",
-                       "sharpness": f"B={small} {np.mean(a[small]):.2f} vs GD {np.mean(a[n]):.2f}"})
+    # The control predicts no effect on the quantity the diagram resolves best: with 3-5 seeds an accuracy
+    # difference of half a point can be shown neither equal nor different.
+    control = combine([effect(sharper, SHARPNESS_EFFECT, "none", what=f"log(a of GD / a at B={small})")],
+                      preconditions=[converged])
+    evidence.record(**{"test accuracy SB vs LB": shown({"SB": np.mean(acc[small]), "LB": np.mean(acc[n])},
+                                                       f"B={small} {np.mean(acc[small]):.2%} vs GD {np.mean(acc[n]):.2%} "
+                                                       f"(FashionMNIST FNN, n = {n})"),
+                       "sharpness": shown({"SB": np.mean(a[small]), "LB": np.mean(a[n])},
+                                          f"B={small} {np.mean(a[small]):.2f} vs GD {np.mean(a[n]):.2f}")})
     evidence.detail(**diagram)
     evidence.figure("diagram", diagram_figure(diagram))
     evidence.conclude(CLAIM, verdict, seeds=sorted({p["seed"] for p in diagram["points"]}),

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from sgdcheck import Claim, Source, at_least, at_most, combine, precondition
+from sgdcheck import Claim, Source, at_least, at_most, combine, precondition, shown
 from sgdcheck.curvature import mse_loss
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.geometry import classical_mds, interpolation_path
@@ -99,8 +99,8 @@ def test_basins(scale, device, evidence):
                       preconditions=[finite])
     control = combine([at_most(large, np.log(1.1), what="log barrier, early large perturbation")],
                       preconditions=[finite])
-    evidence.record(**{"late, small (0.01 S)": f"barrier {np.exp(np.mean(small)):.2f}x the end losses",
-                       "early, large (0.25 S)": f"barrier {np.exp(np.mean(large)):.3g}x the end losses"})
+    evidence.record(**{"late, small (0.01 S)": shown(float(np.exp(np.mean(small))), f"barrier {np.exp(np.mean(small)):.2f}x the end losses"),
+                       "early, large (0.25 S)": shown(float(np.exp(np.mean(large))), f"barrier {np.exp(np.mean(large)):.3g}x the end losses")})
     evidence.detail(runs=rows, early_step=early, late_steps=late, extra_steps=extra)
     names = list(paths)
     stacked = np.concatenate([np.array(paths[k]) for k in names])

@@ -5,7 +5,7 @@ Poggio & Liao, "Theory II: Deep learning and optimization", Sec. 7.2, Fig. 8.
 """
 import numpy as np
 
-from sgdcheck import Claim, Source, Tolerance, at_least, combine, within
+from sgdcheck import Claim, Source, Tolerance, at_least, combine, shown, within
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.landscapes import TwoBasin
 from sgdcheck.samplers import langevin
@@ -40,7 +40,8 @@ def test_boltzmann_wide(scale, evidence):
     tol = CLAIM.tolerance.atol
     evidence.record(**{f"wide mass d={d}": float(np.mean(fractions[d])) for d in dims},
                     **{f"Boltzmann exact d={d}": exact[d] for d in dims})
-    evidence.record(**{f"wide mass d={d}": f"{np.mean(fractions[d]):.3f} (Boltzmann exact {exact[d]:.3f})"
+    evidence.record(**{f"wide mass d={d}": shown(float(np.mean(fractions[d])),
+                                                 f"{np.mean(fractions[d]):.3f} (Boltzmann exact {exact[d]:.3f})")
                        for d in dims})
     evidence.figure("wide-mass", figure("Mass of the wide basin vs dimension", [
         panel(f"T = {TEMPERATURE}, eta = {LR}", "dimension d", "stationary mass of the wide basin",

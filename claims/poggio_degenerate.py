@@ -5,7 +5,7 @@ Poggio & Liao, "Theory II: Deep learning and optimization", Sec. 7.2, Fig. 9-10.
 """
 import numpy as np
 
-from sgdcheck import Claim, Source, Tolerance, at_least, combine, within
+from sgdcheck import Claim, Source, Tolerance, at_least, combine, shown, within
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.landscapes import DegenerateVsIsolated
 from sgdcheck.samplers import langevin
@@ -40,8 +40,10 @@ def test_degenerate(scale, evidence):
     tol = CLAIM.tolerance.atol
     evidence.record(**{f"degenerate mass d={d}": float(np.mean(fractions[d])) for d in dims},
                     **{f"Boltzmann exact d={d}": exact[d] for d in dims})
-    evidence.record(prefers="degenerate" if min(np.mean(fractions[d]) for d in dims[1:]) > 0.5 else "isolated",
-                    trend=", ".join(f"d={d}: {np.mean(fractions[d]):.3f}" for d in dims))
+    lowest = min(np.mean(fractions[d]) for d in dims[1:])
+    evidence.record(prefers=shown(float(lowest), "degenerate" if lowest > 0.5 else "isolated",
+                                  unit="lowest valley mass for d >= 2"),
+                    trend={f"d={d}": float(np.mean(fractions[d])) for d in dims})
     evidence.figure("degenerate-mass", figure("Mass of the degenerate minimum vs dimension", [
         panel(f"T = {TEMPERATURE}, eta = {LR}, box [-2, 2]^d", "dimension d", "stationary mass of the valley",
               [series("line", dims, [np.mean(fractions[d]) for d in dims], "Langevin GD", marker="o"),

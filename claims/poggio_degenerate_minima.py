@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch.func import functional_call, hessian
 
-from sgdcheck import Claim, Source, at_most, combine, holds, precondition
+from sgdcheck import Claim, Source, at_most, combine, holds, precondition, shown
 from sgdcheck import data
 from sgdcheck.curvature import mse_loss
 from sgdcheck.figures import figure, panel, series
@@ -65,9 +65,11 @@ def test_degenerate_minima(scale, evidence):
         losses.append(result.loss)
         spectra.append(np.sort(np.abs(eigenvalues))[::-1])
     bound = n * classes
-    evidence.record(**{"rank of the Hessian": f"{max(ranks)} at most (n k = {bound}, P = {params})",
-                       "zero eigenvalues": f"{params - max(ranks)} at least (P - n k = {params - bound})",
-                       "rank at initialisation": f"{min(initial_ranks)} or more (a non-minimum: above n k)"})
+    evidence.record(**{"rank of the Hessian": shown(max(ranks), f"{max(ranks)} at most (n k = {bound}, P = {params})"),
+                       "zero eigenvalues": shown(params - max(ranks),
+                                                 f"{params - max(ranks)} at least (P - n k = {params - bound})"),
+                       "rank at initialisation": shown(min(initial_ranks),
+                                                       f"{min(initial_ranks)} or more (a non-minimum: above n k)")})
     evidence.detail(n=n, classes=classes, width=width, parameters=params, ranks=ranks, losses=losses,
                     most_negative=[float(-s.min()) for s in spectra])
     interpolated = precondition(max(losses) <= LOSS_GOAL,

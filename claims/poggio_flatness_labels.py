@@ -8,7 +8,7 @@ at natural-label minima than at random-label ones (MNIST all 45.4 vs 6.9, top 15
 import numpy as np
 import pytest
 
-from sgdcheck import Claim, Source, at_least, combine, known_refutation, precondition, within
+from sgdcheck import Claim, Source, combine, effect, known_refutation, precondition, shown
 from sgdcheck.curvature import mse_loss
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.geometry import flatness_radius
@@ -25,8 +25,9 @@ CLAIM = Claim(
     notes="I is the training risk (MSE, mean over samples and classes). Natural and random runs of a seed share "
           "images and initialisation; the verdict is on the per-seed log ratio natural/random of the mean radius "
           "over 20 directions. Absolute radii depend on the network and the loss scale, so only the ordering and "
-          "the ratio are compared with the paper.",
+          "the ratio are compared with the paper. Smallest effect that counts: a 10% difference of the radius (log ratio log 1.1): Table 1's ratios are 1.6 to 6.6, and the radius is a mean over 20 directions whose seed-to-seed spread is a few percent.",
 )
+SMALLEST = float(np.log(1.1))
 EPS, DIRECTIONS = 0.05, 20
 TOP_LAYER = "7"       # the FNN's last Linear
 
@@ -57,19 +58,21 @@ def test_flatness_labels(part, scale, device, evidence):
     natural, random = _radii(scale, device, 0.0, layer), _radii(scale, device, 1.0, layer)
     trained = precondition(np.all(np.isfinite(natural + random)), "every run reaches the loss goal without diverging")
     ratios = [float(np.log(n / r)) for n, r in zip(natural, random)]
-    evidence.record(**{part: f"natural {np.mean(natural):.2f} ± {np.std(natural, ddof=1):.2f} vs random "
-                             f"{np.mean(random):.2f} ± {np.std(random, ddof=1):.2f} "
-                             f"(ratio {np.exp(np.mean(ratios)):.2f}; paper MNIST 6.6, CIFAR-10 "
-                             f"{'3.0' if layer is None else '1.6'})"})
+    evidence.record(**{part: shown({"natural": np.mean(natural), "random": np.mean(random), "ratio": np.exp(np.mean(ratios))},
+                                   f"natural {np.mean(natural):.2f} ± {np.std(natural, ddof=1):.2f} vs random "
+                                   f"{np.mean(random):.2f} ± {np.std(random, ddof=1):.2f} "
+                                   f"(ratio {np.exp(np.mean(ratios)):.2f}; paper MNIST 6.6, CIFAR-10 "
+                                   f"{'3.0' if layer is None else '1.6'})")})
     evidence.detail(natural=natural, random=random, eps=EPS, directions=DIRECTIONS, layer=layer or "all")
-    verdict = combine([at_least(ratios, 0.0, what="log(radius natural / radius random)")], preconditions=[trained])
-    control = combine([within(ratios, -0.02, 0.02, what="log(radius natural / radius random)")],
-                      preconditions=[trained])
+    what = "log(radius natural / radius random)"
+    verdict = combine([effect(ratios, SMALLEST, "greater", what=what)], preconditions=[trained])
+    control = combine([effect(ratios, SMALLEST, "none", what=what)], preconditions=[trained])
     evidence.figure("radii", figure(f"Flatness radius (eps = {EPS}), {part}", [
         panel("per seed", "", "radius", [
             series("bar", [f"seed {i}" for i in range(len(natural))], natural, "natural labels", offset=-0.2, width=0.4),
             series("bar", [f"seed {i}" for i in range(len(random))], random, "random labels", offset=0.2, width=0.4),
         ]),
     ]))
-    evidence.conclude(CLAIM, verdict, seeds=list(range(len(natural))), case=part,
-                      negative_control=("the radius does not depend on the labels (|log ratio| <= 0.02)", control))
+    evidence.conclude(CLAIM, verdict, seeds=[c.seed for c in label_runs(scale, device)], case=part,
+                      negative_control=("the radius does not depend on the labels (no difference of 10% or more)",
+                                        control))

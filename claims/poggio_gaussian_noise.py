@@ -12,6 +12,7 @@ from scipy import stats as sps
 from torch.func import functional_call, grad, vmap
 
 from sgdcheck import Claim, Source, at_most
+from sgdcheck import shown as as_shown
 from sgdcheck.curvature import mse_loss
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.runs import cached_ensemble, trained_model, training_data
@@ -74,9 +75,11 @@ def test_gaussian_noise(scale, device, evidence):
             shown[batch]["median"].append(float(np.median(ks)))
             shown[batch]["far"].append(float((ks > FAR).mean()))
     medians = {b: v["median"] for b, v in shown.items()}
-    evidence.record(**{"histograms of gradient components": "; ".join(
-        f"B={b}: median KS {np.mean(v['median']):.3f}, {np.mean(v['far']):.0%} of components with KS > {FAR}"
-        for b, v in shown.items())})
+    evidence.record(**{"histograms of gradient components": as_shown(
+        {f"B={b}": {"median KS": float(np.mean(v['median'])), f"share with KS > {FAR}": float(np.mean(v['far']))}
+         for b, v in shown.items()},
+        "; ".join(f"B={b}: median KS {np.mean(v['median']):.3f}, {np.mean(v['far']):.0%} of components with KS > {FAR}"
+                  for b, v in shown.items()))})
     evidence.detail(coordinates=COORDINATES, draws=DRAWS, by_batch={b: {k: v[k] for k in ("median", "far")}
                                                                     for b, v in shown.items()})
     far = np.mean(shown[MODERATE]["far"])

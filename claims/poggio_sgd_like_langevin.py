@@ -53,7 +53,7 @@ def test_sgd_like_langevin(scale, evidence):
                  "SGDL degenerate": degenerate.boltzmann_fractions(0.25)[0]}
     evidence.record(**{k: float(np.mean(v)) for k, v in results.items()},
                     **{f"Boltzmann at the effective T, {k}": float(v) for k, v in boltzmann.items()})
-    evidence.record(prefers=", ".join(f"{k}: {np.mean(v):.3f}" for k, v in results.items()))
+    evidence.record(prefers={k: float(np.mean(v)) for k, v in results.items()})
     names = list(results)
     evidence.figure("masses", figure("Stationary mass on the wide / degenerate minimum (d = 3)", [
         panel("SGD: minibatch noise only; SGDL: plus gamma' W_t", "", "mass",

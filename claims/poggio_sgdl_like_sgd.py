@@ -11,7 +11,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from sgdcheck import Claim, Source, at_least, combine, known_refutation, within
+from sgdcheck import Claim, Source, combine, effect, known_refutation, shown
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.runs import cached_run, reached_goal, trained_model
 from sgdcheck.setups import accuracy, held_out, label_runs
@@ -27,14 +27,20 @@ CLAIM = Claim(
           "the paper does not give its gamma'. 'Trains like' = the training loss at step T, the last evaluation "
           "before any SGD run reached the loss goal, within a factor 2 of SGD's, and both reach the goal. "
           "Validation = test accuracy at the loss goal on the 10,000 held-out images. The control runs SGDL "
-          "with ten times the noise (gamma' = 3e-3) for T steps.",
+          "with ten times the noise (gamma' = 3e-3) for T steps. 'Trains like' is an equivalence test: no factor of 2 "
+          "or more between the losses. 'Slightly better' needs a smallest effect that counts, which the paper does "
+          "not give: half a point of test accuracy, the smallest gap between two validation curves that Fig. 7's "
+          "axis (tens of points) lets a reader see, and about the seed-to-seed spread of one run's test accuracy "
+          "here. The difference is paired by seed; an interval below half a point is evidence against 'slightly "
+          "better' (the claim's control asks for 2 points).",
 )
 NOISE, LOUD = 3e-4, 3e-3
+SLIGHTLY = 0.005         # half a point of test accuracy: the smallest validation gain that counts
 
 
 def _configs(scale, device):
     base = label_runs(scale, device)[0]
-    seeds = tuple(range(10))                 # the difference in validation is a few tenths of a point
+    seeds = scale.seed_range(10)               # the difference in validation is a few tenths of a point
     sgd = [replace(base, seed=s) for s in seeds]
     sgdl = [replace(c, optimizer="langevin", optimizer_options=(("noise", NOISE),)) for c in sgd]
     return sgd, sgdl
@@ -49,10 +55,10 @@ def _loss_at(record, step):
 @pytest.mark.parametrize("part", [
     "training",
     pytest.param("validation", marks=known_refutation(
-        "refuted at smoke scale: over 10 seeds SGDL's test accuracy minus SGD's is -0.16 points, 95% interval "
-        "[-0.30, -0.05]; at full scale the same comparison is undecided (+0.05 [-0.05, +0.18]). The difference "
-        "is a few tenths of a point and its sign changes with the scale and with the stopping rule (loss goal "
-        "alone: undecided at smoke, -0.23 points at full)")),
+        "no gain of half a point: SGDL's test accuracy minus SGD's has intervals of a few tenths of a point on "
+        "either side of zero (smoke, 10 seeds: -0.16 points [-0.30, -0.05] on one CPU, -0.11 [-0.23, +0.01] on "
+        "another; full: +0.05 [-0.05, +0.18]), all below the half point that 'slightly better' needs. Its sign "
+        "changes with the machine, the scale and the stopping rule; that it stays under half a point does not")),
 ])
 def test_sgdl_like_sgd(part, scale, device, evidence):
     evidence.device = device
@@ -66,13 +72,16 @@ def test_sgdl_like_sgd(part, scale, device, evidence):
                 for c in sgdl_configs]
         ratio = lambda runs: [float(np.log(_loss_at(r, horizon) / _loss_at(s, horizon))) for r, s in zip(runs, sgd)]
         steps = [float(np.log(r["steps"] / s["steps"])) for r, s in zip(sgdl, sgd)]
-        verdict = combine([within(ratio(sgdl), -np.log(2), np.log(2), what=f"log(SGDL loss / SGD loss) at step {horizon}")],
+        verdict = combine([effect(ratio(sgdl), np.log(2), "none", what=f"log(SGDL loss / SGD loss) at step {horizon}")],
                           preconditions=[trained])
-        control = combine([within(ratio(loud), -np.log(2), np.log(2),
+        control = combine([effect(ratio(loud), np.log(2), "none",
                                   what=f"log(SGDL loss / SGD loss) at step {horizon}, gamma' = {LOUD:g}")])
-        evidence.record(training=f"loss at step {horizon}: SGDL / SGD = {np.exp(np.mean(ratio(sgdl))):.2f} "
-                                 f"(gamma' = {NOISE:g}), {np.exp(np.mean(ratio(loud))):.2f} (gamma' = {LOUD:g}); "
-                                 f"steps to the loss goal SGDL / SGD = {np.exp(np.mean(steps)):.2f}")
+        evidence.record(training=shown(
+            {"loss ratio": np.exp(np.mean(ratio(sgdl))), "loss ratio, 10x noise": np.exp(np.mean(ratio(loud))),
+             "steps ratio": np.exp(np.mean(steps))},
+            f"loss at step {horizon}: SGDL / SGD = {np.exp(np.mean(ratio(sgdl))):.2f} "
+            f"(gamma' = {NOISE:g}), {np.exp(np.mean(ratio(loud))):.2f} (gamma' = {LOUD:g}); "
+            f"steps to the loss goal SGDL / SGD = {np.exp(np.mean(steps)):.2f}"))
         evidence.detail(horizon=horizon, steps_sgd=[r["steps"] for r in sgd], steps_sgdl=[r["steps"] for r in sgdl])
         evidence.figure("training", figure("Training loss, FashionMNIST FNN (every seed)", [
             panel("training loss", "step", "loss",
@@ -87,10 +96,11 @@ def test_sgdl_like_sgd(part, scale, device, evidence):
         test_x, test_y = held_out(sgd_configs[0])
         acc = lambda record, config: accuracy(trained_model(record, config), test_x, test_y)
         gains = [acc(r, c) - acc(s, b) for r, c, s, b in zip(sgdl, sgdl_configs, sgd, sgd_configs)]
-        verdict = combine([at_least(gains, 0.0, what="test accuracy SGDL minus SGD")], preconditions=[trained])
-        control = combine([at_least(gains, 0.02, what="test accuracy SGDL minus SGD")], preconditions=[trained])
-        evidence.record(validation=f"SGDL minus SGD: {np.mean(gains):+.2%} test accuracy "
-                                   f"(per seed: {', '.join(f'{g:+.2%}' for g in gains)})")
+        verdict = combine([effect(gains, SLIGHTLY, "greater", what="test accuracy SGDL minus SGD")],
+                          preconditions=[trained])
+        control = combine([effect(gains, 0.02, "greater", what="test accuracy SGDL minus SGD")], preconditions=[trained])
+        evidence.record(validation=shown(np.mean(gains), f"SGDL minus SGD: {np.mean(gains):+.2%} test accuracy "
+                                                         f"(per seed: {', '.join(f'{g:+.2%}' for g in gains)})"))
         evidence.detail(gains=gains)
         statement = "SGDL validates better than SGD by at least 2 points"
     evidence.conclude(CLAIM, verdict, seeds=[c.seed for c in sgd_configs], case=part,

@@ -9,7 +9,7 @@ so it does not test the equal-depth claim. Measured here: where SGD/SGDL end on 
 import numpy as np
 from scipy import optimize
 
-from sgdcheck import Claim, Source, combine, known_refutation, proportion, within
+from sgdcheck import Claim, Source, combine, known_refutation, proportion, shown, within
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.landscapes import Box, Team13Function
 from sgdcheck.samplers import gd, langevin
@@ -54,8 +54,10 @@ def test_constructed_function(scale, evidence):
                     point_min_depth=float(point_min.fun),
                     **{f"{k} ends in valley / point / elsewhere": (c / total).tolist() for k, c in counts.items()},
                     boltzmann_valley_point_elsewhere=boltzmann, area_valley_point_elsewhere=area)
-    evidence.record(report=f"valley: SGDL {counts['SGDL'][0] / total:.1%}, GD {counts['GD'][0] / total:.1%}; "
-                           f"point (8, 5): SGDL {counts['SGDL'][1] / total:.1%}, GD {counts['GD'][1] / total:.1%}",
+    evidence.record(report=shown({"valley SGDL": counts['SGDL'][0] / total, "valley GD": counts['GD'][0] / total,
+                                  "point SGDL": counts['SGDL'][1] / total, "point GD": counts['GD'][1] / total},
+                                 f"valley: SGDL {counts['SGDL'][0] / total:.1%}, GD {counts['GD'][0] / total:.1%}; "
+                                 f"point (8, 5): SGDL {counts['SGDL'][1] / total:.1%}, GD {counts['GD'][1] / total:.1%}"),
                     **{"valley depth": float(f.value(np.array([[4.0, 5.0]]))[0])})
     evidence.finding(f"The two minima differ in depth by {point_min.fun + 1:.3f} (valley -1 vs {point_min.fun:.2e} "
                      f"near {np.round(point_min.x, 3).tolist()}): function (3) cannot test the paper's equal-depth "

@@ -6,7 +6,7 @@ eigenvalues 1001.6 and 0.4; GD converges there iff eta < 2/1001.6 ~ 0.002: a sta
 import numpy as np
 from scipy import optimize
 
-from sgdcheck import Claim, Source, Tolerance, combine, equals, holds, known_refutation, proportion
+from sgdcheck import Claim, Source, Tolerance, combine, equals, holds, known_refutation, proportion, shown
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.landscapes import Rosenbrock
 from sgdcheck.samplers import gd
@@ -40,8 +40,10 @@ def test_rosenbrock(scale, evidence):
     escaped = int((above.diverged | (distance_above > 1e-3)).sum())
     evidence.record(distinct_minima_found=len(distinct), minima=distinct.tolist(), hessian_eigenvalues=lam.tolist(),
                     gd_threshold=threshold, gd_converged_below=converged / 500, gd_fails_above=escaped / 500)
-    evidence.record(report=f"{len(distinct)} minimum found from {len(starts)} starts",
-                    catalog=f"one minimum; Hessian eigenvalues {lam[1]:.1f}, {lam[0]:.4f}")
+    evidence.record(report=shown(len(distinct), f"{len(distinct)} minimum found from {len(starts)} starts"),
+                    catalog=shown({"minima": len(distinct), "largest eigenvalue": float(lam[1]),
+                                   "smallest eigenvalue": float(lam[0])},
+                                  f"{len(distinct)} minimum; Hessian eigenvalues {lam[1]:.1f}, {lam[0]:.4f}"))
     evidence.finding(f"{len(starts)} L-BFGS starts in [-2, 2]^2 all end at {distinct.tolist()}; Hessian eigenvalues "
                      f"{lam[1]:.1f} and {lam[0]:.4f}: GD with eta = {0.95 * threshold:.5f} converges from "
                      f"{converged}/500 starts near (1, 1); with eta = {1.05 * threshold:.5f} {escaped}/500 do not converge "

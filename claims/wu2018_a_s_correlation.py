@@ -7,7 +7,7 @@ diagram (GD and SGD of several batch sizes, several seeds) on the FashionMNIST F
 import numpy as np
 import pytest
 
-from sgdcheck import Claim, Source, combine, precondition
+from sgdcheck import Claim, Source, combine, precondition, shown
 from sgdcheck.stats import Interval, compare, fit_loglog_slope
 from sgdcheck.stability_diagram import diagram_figure, stability_diagram
 
@@ -47,8 +47,8 @@ def test_a_s_correlation(scale, device, evidence):
     verdict = combine([compare(r, low=0.8, what="Pearson r of log a and log s"),
                        compare(slope_interval, 0.5, 2.0, what="log-log slope of s on a")], preconditions=[enough])
     control = combine([compare(r, -0.3, 0.3, what="Pearson r of log a and log s")], preconditions=[enough])
-    evidence.record(**{"correlation of log a and log s": f"r = {r.estimate:.3f} [{r.low:.3f}, {r.high:.3f}]",
-                       "log-log slope of s on a": f"{slope:.2f} ± {stderr:.2f}"})
+    evidence.record(**{"correlation of log a and log s": shown(r.estimate, f"r = {r.estimate:.3f} [{r.low:.3f}, {r.high:.3f}]"),
+                       "log-log slope of s on a": shown(slope, f"{slope:.2f} ± {stderr:.2f}")})
     evidence.detail(**diagram)
     evidence.figure("diagram", diagram_figure(diagram))
     evidence.conclude(CLAIM, verdict, seeds=sorted({p["seed"] for p in points}),

@@ -10,7 +10,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from sgdcheck import Claim, Source, at_most, combine, holds, precondition
+from sgdcheck import Claim, Source, at_most, combine, holds, precondition, shown
 from sgdcheck.curvature import mse_loss, non_uniformity, sharpness
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.escape import escape_probe
@@ -76,15 +76,20 @@ def test_escape(scale, device, evidence):
                                                    f"was right in {flipped}/{len(rows)} runs")],
                       preconditions=[started])
     mean = lambda name, key: np.mean([r[key] for r in rows if r["run"] == name])
+    share = lambda name: sum(r['escaped'] for r in rows if r['run'] == name) / len(seeds)
     frac = lambda name: f"{sum(r['escaped'] for r in rows if r['run'] == name)}/{len(seeds)} escaped"
-    evidence.record(**{"FashionMNIST start": f"a = {mean('SGD B=1', 'a'):.2f}, s = {mean('SGD B=1', 's'):.2f} "
-                                             f"(GD, eta = {lr})",
-                       "SGD eta = 0.1, B = 1 or 4": f"eta = {lr}: B=1 {frac('SGD B=1')} (bound "
-                                                    f"{box_bound(1, n, lr):.2f}), B=4 {frac('SGD B=4')} (bound "
-                                                    f"{box_bound(4, n, lr):.2f})",
-                       "SGD B = 100 (corrupted data)": f"plain data, B=100: {frac('SGD B=100')} (bound "
-                                                       f"{box_bound(100, n, lr):.2f})",
-                       "GD eta > 2/a": f"GD at eta = 2.5/a (2/eta = 0.8 a): {frac('GD eta=2.5/a')}"})
+    evidence.record(**{"FashionMNIST start": shown({"a": mean('SGD B=1', 'a'), "s": mean('SGD B=1', 's')},
+                                                   f"a = {mean('SGD B=1', 'a'):.2f}, s = {mean('SGD B=1', 's'):.2f} "
+                                                   f"(GD, eta = {lr})"),
+                       "SGD eta = 0.1, B = 1 or 4": shown({"B=1": share('SGD B=1'), "B=4": share('SGD B=4')},
+                                                          f"eta = {lr}: B=1 {frac('SGD B=1')} (bound "
+                                                          f"{box_bound(1, n, lr):.2f}), B=4 {frac('SGD B=4')} (bound "
+                                                          f"{box_bound(4, n, lr):.2f})", unit="share escaped"),
+                       "SGD B = 100 (corrupted data)": shown(share('SGD B=100'),
+                                                             f"plain data, B=100: {frac('SGD B=100')} (bound "
+                                                             f"{box_bound(100, n, lr):.2f})", unit="share escaped"),
+                       "GD eta > 2/a": shown(share('GD eta=2.5/a'), f"GD at eta = 2.5/a (2/eta = 0.8 a): "
+                                                                    f"{frac('GD eta=2.5/a')}", unit="share escaped")})
     evidence.detail(runs=rows, steps=steps, sharpness_drop=DROP)
     evidence.figure("escape", figure("Started at a GD minimum (first seed): training loss", [
         panel("training loss", "step", "loss", [series("line", [s for s, _ in h], [v for _, v in h], name)

@@ -5,7 +5,7 @@ f2 = min(x^2, 1.9 (x-1)^2). The escape is predicted from the stability criterion
 """
 import numpy as np
 
-from sgdcheck import Claim, Source, combine, criterion, holds, proportion, sharpness_nonuniformity
+from sgdcheck import Claim, Source, combine, criterion, holds, proportion, sharpness_nonuniformity, shown
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.landscapes import EscapeToy1D
 from sgdcheck.samplers import gd, sgd
@@ -48,7 +48,7 @@ def test_escape_1d(scale, evidence):
     evidence.record(a_at_0=a0, s_at_0=s0, criterion_at_1=crit1, criterion_at_0=crit0,
                     sgd_fraction_at_0=escaped / total, sgd_fraction_at_1=stayed / total, gd_final_x=gd_end,
                     median_escape_step=float(np.median(escape_steps)), loss_burst_factor=float(np.mean(bursts)))
-    evidence.record(**{"a at x=1": a1, "s at x=1": s1, "SGD ends at": f"0 in {escaped / total:.1%} of runs",
+    evidence.record(**{"a at x=1": a1, "s at x=1": s1, "SGD ends at": shown(escaped / total, f"0 in {escaped / total:.1%} of runs", unit="share at x = 0"),
                        "GD ends at": gd_end})
     evidence.finding(
         f"Convention slip in the paper's text: with f1, f2 as written, the component curvatures at x = 1 are "

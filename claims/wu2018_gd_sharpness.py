@@ -6,7 +6,7 @@ trained to a loss below 1e-4, 5 seeds; the sharpness of the minima found against
 import numpy as np
 import pytest
 
-from sgdcheck import Claim, Source, at_least, at_most, combine, precondition
+from sgdcheck import Claim, Source, at_least, at_most, combine, precondition, shown
 from sgdcheck.curvature import mse_loss, sharpness
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.runs import cached_ensemble, trained_model, training_data
@@ -65,8 +65,9 @@ def test_gd_sharpness(scale, device, evidence):
     for lr, runs in by_lr.items():
         values = np.array([r["sharpness"] for r in runs])
         paper = PAPER_TABLE_2.get(lr)
-        evidence.record(**{f"sharpness at eta={lr:g}": f"{np.mean(values):.3g} ± {np.std(values, ddof=1):.2g} "
-                                                         f"(2/eta = {2 / lr:g}; ratio {np.mean(ratios[lr]):.3f})"})
+        evidence.record(**{f"sharpness at eta={lr:g}": shown(float(np.mean(values)),
+                                                             f"{np.mean(values):.3g} ± {np.std(values, ddof=1):.2g} "
+                                                             f"(2/eta = {2 / lr:g}; ratio {np.mean(ratios[lr]):.3f})")})
         if paper is None:
             evidence.detail(**{f"no paper value at eta={lr:g}": True})
     failed = [f"eta={lr:g} seed {r['seed']}: loss {r['loss']:.3g} after {r['steps']} steps"

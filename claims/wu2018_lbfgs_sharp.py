@@ -13,7 +13,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from sgdcheck import Claim, Source, at_least, at_most, combine, holds
+from sgdcheck import Claim, Source, at_least, at_most, combine, holds, shown
 from sgdcheck.curvature import mse_loss, non_uniformity, sharpness
 from sgdcheck.escape import escape_probe
 from sgdcheck.figures import figure, panel, series
@@ -91,11 +91,15 @@ def test_lbfgs_sharp(scale, device, evidence):
                             f"(predicted {sum(r['predicted_escape'] for r in rows if r['run'] == name)}), sharpness "
                             f"{mean(name, 'a'):.2f} -> {mean(name, 'a_after'):.2f}, test "
                             f"{mean(name, 'test_accuracy_start'):.1%} -> {mean(name, 'test_accuracy_after'):.1%}")
-    evidence.record(**{"L-BFGS minima": f"a = {mean('GD', 'a'):.2f}, s = {mean('GD', 's'):.1f} (GD bound 2/eta = "
-                                        f"{2 / GD_LR:g}, SGD bound {box_bound(SGD_BATCH, n, SGD_LR):.1f}); test "
-                                        f"accuracy {mean('GD', 'test_accuracy_start'):.1%}",
-                       "GD from them": f"eta = {GD_LR}: {summary('GD')}",
-                       "SGD from them": f"eta = {SGD_LR}, B = {SGD_BATCH}: {summary('SGD')}"})
+    numbers = lambda name: {"escaped": sum(r['escaped'] for r in rows if r['run'] == name) / len(seeds),
+                            "sharpness after": mean(name, 'a_after'), "test after": mean(name, 'test_accuracy_after')}
+    evidence.record(**{"L-BFGS minima": shown({"a": mean('GD', 'a'), "s": mean('GD', 's'),
+                                               "test accuracy": mean('GD', 'test_accuracy_start')},
+                                              f"a = {mean('GD', 'a'):.2f}, s = {mean('GD', 's'):.1f} (GD bound 2/eta = "
+                                              f"{2 / GD_LR:g}, SGD bound {box_bound(SGD_BATCH, n, SGD_LR):.1f}); test "
+                                              f"accuracy {mean('GD', 'test_accuracy_start'):.1%}"),
+                       "GD from them": shown(numbers('GD'), f"eta = {GD_LR}: {summary('GD')}"),
+                       "SGD from them": shown(numbers('SGD'), f"eta = {SGD_LR}, B = {SGD_BATCH}: {summary('SGD')}")})
     evidence.detail(runs=rows, steps=steps, sharpness_drop=DROP,
                     lbfgs=[{k: r[k] for k in ("steps", "loss", "converged", "diverged")} for r in records])
     evidence.figure("escape", figure("Started at an L-BFGS minimum of corrupted FashionMNIST (first seed)", [

@@ -5,7 +5,7 @@ C(n, B) batches.
 """
 import numpy as np
 
-from sgdcheck import Claim, Source, Tolerance, holds_for_all, minibatch_second_moment
+from sgdcheck import Claim, Source, Tolerance, holds_for_all, minibatch_second_moment, shown
 from sgdcheck.search import search_counterexample
 from sgdcheck.stability import brute_force_second_moment, mean_and_sigma
 from sgdcheck.strategies import symmetric_hessians
@@ -44,9 +44,10 @@ def test_minibatch_variance(scale, evidence):
     exact = search_counterexample(cases(), _agrees, max_examples=examples, seed=seed)
     with_replacement = search_counterexample(cases(), lambda c: _agrees(c, lambda n, b: 1 / b),
                                              max_examples=examples, seed=seed)
-    evidence.record(examples=exact.examples, counterexample=repr(exact.counterexample) if exact.found else None,
+    evidence.record(examples=exact.examples, factor=shown(not exact.found, "(n-B)/(B(n-1)) matches enumeration"
+                                                          if not exact.found else "mismatch", unit="matches"))
+    evidence.detail(counterexample=repr(exact.counterexample) if exact.found else None,
                     with_replacement_counterexample=repr(with_replacement.counterexample))
-    evidence.record(factor="(n-B)/(B(n-1)) matches enumeration" if not exact.found else "mismatch")
     evidence.conclude(
         CLAIM, holds_for_all(exact.examples, exact.counterexample, "closed form == brute force to 1e-10"),
         seeds=[seed],

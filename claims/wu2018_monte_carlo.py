@@ -3,11 +3,14 @@ and at that rate.
 
 Wu, Ma & E (NeurIPS 2018), Definition 2 / eq. 6-7: linear stability is boundedness of E||x_t||^2
 under x <- (I - eta H_b) x. Monte Carlo over many chains per seed; the growth rate is the slope of
-log mean ||x_t||^2 over the second half of the run.
+log E||x_t||^2 over the second half of the run, with E||x_t||^2 estimated by the median of the means
+of 20 blocks of chains: ||x_t||^2 is a product of random matrices, heavy-tailed, and a plain mean
+over chains is carried by a few of them.
 """
 import numpy as np
 
-from sgdcheck import Claim, Source, Tolerance, at_least, at_most, combine, mean_square_rate, within
+from sgdcheck import Claim, Source, Tolerance, at_least, at_most, combine, mean_square_rate, shown, within
+from sgdcheck.stats import median_of_means
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.stability import exact_mean_square, sharpness_nonuniformity, simulate_linearized_sgd
 from sgdcheck.strategies import random_psd
@@ -21,9 +24,14 @@ CLAIM = Claim(
     tolerance=Tolerance(atol=0.005, note="on the fitted log growth rate per step"),
     notes="The instance has moderate non-uniformity (s/a ~ 0.2). With strongly non-uniform Hessians the "
           "mean of ||x_t||^2 is carried by rare chains (a heavy-tailed product of random matrices), so a "
-          "finite Monte Carlo sees the typical (Lyapunov) rate instead; the evidence records one such case.",
+          "finite Monte Carlo sees the typical (Lyapunov) rate instead; the evidence records one such case. Even "
+          "at s/a ~ 0.2 the tail shows with many chains: at full scale (100,000 chains, 10 seeds) the plain mean "
+          "over chains fitted -0.0493 [-0.0509, -0.0458] for the stable case against log 0.95 = -0.0513 +- 0.005, "
+          "nine seeds within 0.003 and one (-0.039) carried by a rare chain; the rate is therefore fitted to the "
+          "median of 20 block means (median-of-means), and the plain-mean fit is kept in the details.",
 )
 N, D, BATCH, STEPS = 6, 3, 2, 40
+BLOCKS = 20
 
 
 def _lr_for_rate(h, target):
@@ -45,10 +53,12 @@ def instance(noise=0.3, seed=123):
     return np.diag([1.0, 0.6, 0.3])[None] + noise * random_psd(np.random.default_rng(seed), N, D) / D
 
 
-def _fitted_log_rate(norms):
+def _fitted_log_rate(norms, robust=True):
+    """Slope of log E||x_t||^2 over the second half; E by the median of block means (or the plain mean)."""
     t = np.arange(norms.shape[1])
     half = t >= STEPS // 2
-    return float(np.polyfit(t[half], np.log(norms.mean(0)[half]), 1)[0])
+    mean = median_of_means(norms, BLOCKS) if robust else norms.mean(0)
+    return float(np.polyfit(t[half], np.log(mean[half]), 1)[0])
 
 
 def test_monte_carlo_growth(scale, evidence):
@@ -60,16 +70,17 @@ def test_monte_carlo_growth(scale, evidence):
         lr = _lr_for_rate(h, target)
         rho = mean_square_rate(h, lr, BATCH)
         gd_factor = float(np.max((1 - lr * np.linalg.eigvalsh(h.mean(0))) ** 2))
-        fitted, finals = [], []
+        fitted, plain, finals = [], [], []
         for seed in scale.seeds:
             norms = simulate_linearized_sgd(h, lr, BATCH, x0, STEPS, chains, np.random.default_rng(seed))
             fitted.append(_fitted_log_rate(norms))
+            plain.append(_fitted_log_rate(norms, robust=False))
             finals.append(float(norms[:, -1].mean()))
             if seed == scale.seeds[0]:
                 curve = norms.mean(0)
         exact = exact_mean_square(h, lr, BATCH, x0, STEPS)
         cases[label] = {"lr": lr, "exact_rate": rho, "predicted_log_rate": float(np.log(rho)),
-                        "fitted_log_rates": fitted, "mean_final_norm2": float(np.mean(finals)),
+                        "fitted_log_rates": fitted, "plain_mean_log_rates": plain, "mean_final_norm2": float(np.mean(finals)),
                         "exact_final_norm2": float(exact[-1]), "gd_only_factor": gd_factor}
         tol = CLAIM.tolerance.atol
         verdicts.append(within(fitted, np.log(rho) - tol, np.log(rho) + tol, what=f"{label}: fitted log rate"))
@@ -89,8 +100,10 @@ def test_monte_carlo_growth(scale, evidence):
         f"with exact rate 1.05 (log 0.049), {chains} chains fit a log rate of {typical:.3f}: the mean is "
         f"carried by rare chains, so the typical chain decays while E||x_t||^2 grows.")
     evidence.record(**cases)
-    evidence.record(**{"growth factor": "; ".join(
-        f"{k}: fitted {np.exp(np.mean(v['fitted_log_rates'])):.4f} vs exact {v['exact_rate']:.4f}" for k, v in cases.items())})
+    evidence.record(**{"growth factor": shown(
+        {k: float(np.exp(np.mean(v['fitted_log_rates']))) for k, v in cases.items()},
+        "; ".join(f"{k}: fitted {np.exp(np.mean(v['fitted_log_rates'])):.4f} vs exact {v['exact_rate']:.4f}"
+                  for k, v in cases.items()))})
     evidence.figure("growth", figure("Mean-square growth of linearised SGD", panels))
     verdicts += [at_least(cases["unstable"]["fitted_log_rates"], 0.0, what="unstable: fitted log rate"),
                  at_most(cases["stable"]["fitted_log_rates"], 0.0, what="stable: fitted log rate")]

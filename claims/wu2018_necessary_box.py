@@ -6,7 +6,7 @@ must satisfy the stability condition on its own.
 import numpy as np
 
 from sgdcheck import (Claim, Source, Tolerance, combine, criterion, critical_lr, holds_for_all, necessary_box,
-                      sharpness_nonuniformity)
+                      sharpness_nonuniformity, shown)
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.search import search_counterexample
 from sgdcheck.strategies import StabilityCase, psd_hessians, random_psd
@@ -61,15 +61,15 @@ def test_necessary_box(scale, evidence):
         h, batch = random_psd(rng, n, int(rng.integers(1, 4))), int(rng.integers(1, n))
         ratios.append(_box_ratios(StabilityCase(h, rng.uniform(0.2, 1.0) * critical_lr(h, batch), batch)))
     ra, rs = np.array(ratios).T
-    evidence.record(examples=box.examples, counterexample=repr(box.counterexample) if box.found else None,
-                    max_a_eta_over_2=float(ra.max()), max_s_over_s_max=float(rs.max()))
+    evidence.record(examples=box.examples, max_a_eta_over_2=float(ra.max()), max_s_over_s_max=float(rs.max()))
+    evidence.detail(counterexample=repr(box.counterexample) if box.found else None)
     evidence.figure("stability-box", figure("Stable minima in the normalised sharpness-non-uniformity diagram", [
         panel("300 random stable cases (criterion <= 1)", "a eta / 2", "s / s_max",
               [series("scatter", ra.tolist(), rs.tolist(), "stable minima"),
                series("line", [0, 1, 1], [1, 1, 0], "box of eq. 9", color="k")]),
     ]))
-    evidence.record(a_max=f"stable => a <= 2/eta in every case (max a eta/2 = {ra.max():.3f})",
-                    s_max=f"stable => s <= s_max in every case (max s/s_max = {rs.max():.3f})")
+    evidence.record(a_max=shown(float(ra.max()), f"stable => a <= 2/eta in every case (max a eta/2 = {ra.max():.3f})"),
+                    s_max=shown(float(rs.max()), f"stable => s <= s_max in every case (max s/s_max = {rs.max():.3f})"))
     verdict = holds_for_all(box.examples, box.counterexample, "stable => inside the box of eq. 9")
     control = holds_for_all(tighter.examples, tighter.counterexample, "stable => a <= 1/eta")
     evidence.conclude(CLAIM, combine([verdict]), seeds=[seed],

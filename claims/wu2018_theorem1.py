@@ -6,6 +6,7 @@ second-moment map, sgdcheck.stability) is the ground truth the criterion is chec
 import numpy as np
 
 from sgdcheck import Claim, Source, Tolerance, combine, criterion, holds_for_all, mean_square_rate
+from sgdcheck import shown
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.search import search_counterexample
 from sgdcheck.strategies import near_critical_cases, random_psd, stability_cases
@@ -58,11 +59,13 @@ def test_theorem1(scale, evidence):
 
     evidence.record(
         sufficiency_examples=sufficiency.examples,
-        sufficiency_counterexample=repr(sufficiency.counterexample) if sufficiency.found else None,
         d1_examples=one_dim.examples,
+        random_cases_stable_but_criterion_above_1=shown(gap / len(points), f"{gap}/{len(points)}"),
+    )
+    evidence.detail(
+        sufficiency_counterexample=repr(sufficiency.counterexample) if sufficiency.found else None,
         d1_max_gap="<= 1e-12 relative" if not one_dim.found else repr(one_dim.counterexample),
         d_gt_1_necessity_counterexample=repr(higher.counterexample) if higher.found else None,
-        random_cases_stable_but_criterion_above_1=f"{gap}/{len(points)}",
     )
     if higher.found:
         case = higher.counterexample
@@ -78,9 +81,12 @@ def test_theorem1(scale, evidence):
               xscale="log", yscale="log", hlines=[(1.0, "rate = 1")], vlines=[(1.0, "criterion = 1")]),
     ]))
     evidence.record(**{
-        "sufficient (all d)": "no counterexample" if not sufficiency.found else "counterexample found",
-        "necessary (d = 1)": "rate == criterion in every case" if not one_dim.found else "differs",
-        "necessary (d > 1)": "false: stable cases with criterion > 1 exist" if higher.found else "no counterexample"})
+        "sufficient (all d)": shown(not sufficiency.found, "no counterexample" if not sufficiency.found
+                                    else "counterexample found", unit="holds"),
+        "necessary (d = 1)": shown(not one_dim.found, "rate == criterion in every case" if not one_dim.found
+                                   else "differs", unit="holds"),
+        "necessary (d > 1)": shown(not higher.found, "false: stable cases with criterion > 1 exist" if higher.found
+                                   else "no counterexample", unit="holds")})
     verdict = combine([
         holds_for_all(sufficiency.examples, sufficiency.counterexample, "rate <= criterion (sufficiency, d <= 3)"),
         holds_for_all(one_dim.examples, one_dim.counterexample, "rate == criterion in d = 1 (iff)"),

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from sgdcheck import Claim, Source, Tolerance, combine, holds_for_all
+from sgdcheck import shown
 from sgdcheck.linear import RidgeLogistic
 from sgdcheck.search import search_counterexample
 
@@ -73,9 +74,10 @@ def test_convex_norm_bound(scale, evidence):
         n, d = int(rng.integers(2, 6)), int(rng.integers(6, 12))
         norms, bar = trajectory_norms(("least-squares", rng.normal(size=(n, d)), rng.normal(size=n), np.zeros(d)))
         tightness.append(norms.max() / (norms[0] + 2 * bar))
-    evidence.record(examples=bound.examples, counterexample=repr(bound.counterexample) if bound.found else None,
-                    max_norm_over_bound_from_zero=float(max(tightness)))
-    evidence.record(bound="holds along every GD path" if not bound.found else "violated")
+    evidence.record(examples=bound.examples, max_norm_over_bound_from_zero=float(max(tightness)),
+                    bound=shown(not bound.found, "holds along every GD path" if not bound.found else "violated",
+                                unit="holds"))
+    evidence.detail(counterexample=repr(bound.counterexample) if bound.found else None)
     evidence.finding(f"From theta_0 = 0 on random least squares, max_t ||theta_t|| reaches at most "
                      f"{max(tightness):.3f} of the bound: GD from zero stays within ||theta_bar||, half the bound.")
     evidence.conclude(

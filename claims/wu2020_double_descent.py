@@ -7,6 +7,7 @@ threshold) and falls again for m >> n, even when the labels carry no noise.
 import numpy as np
 
 from sgdcheck import Claim, Source, at_least, at_most, combine, proportion
+from sgdcheck import shown
 from sgdcheck import data
 from sgdcheck.figures import figure, panel, series
 
@@ -38,7 +39,7 @@ def test_double_descent(scale, evidence):
     n = scale.pick(smoke=100, full=200, paper=400)
     dim = 10
     widths = sorted({int(round(n * r)) for r in (0.1, 0.25, 0.5, 0.75, 0.9, 1.0, 1.1, 1.25, 1.5, 2, 4, 10, 30)})
-    seeds = tuple(range(scale.pick(smoke=20, full=50, paper=100)))      # each seed: new teacher, data, features
+    seeds = scale.seed_range(scale.pick(smoke=20, full=50, paper=100))      # each seed: new teacher, data, features
     curves = {seed: _errors(n, dim, widths, seed) for seed in seeds}
     widths_a = np.array(widths)
     near = (widths_a >= 0.8 * n) & (widths_a <= 1.25 * n)
@@ -47,9 +48,9 @@ def test_double_descent(scale, evidence):
                for c in curves.values()]
     rise = [float(np.log(c[widths.index(n)] / c[widths.index(n // 2)])) for c in curves.values()]
     peak_at = [widths[int(np.argmax(c))] for c in curves.values()]
-    evidence.record(**{"peak at": f"m = {int(np.median(peak_at))} (median over seeds; n = {n})",
-                       "labels": "clean (teacher outputs, no noise)"})
-    evidence.detail(n=n, widths=widths, test_errors={s: c.tolist() for s, c in curves.items()},
+    evidence.record(**{"peak at": shown(int(np.median(peak_at)), f"m = {int(np.median(peak_at))} (median over seeds; "
+                                                                 f"n = {n})")})
+    evidence.detail(labels="clean (teacher outputs, no noise)", n=n, widths=widths, test_errors={s: c.tolist() for s, c in curves.items()},
                     peak_height_log=heights)
     verdict = combine([proportion(peaks_near, len(curves), low=0.5,
                                   what="fraction of seeds whose largest error is at 0.8n <= m <= 1.25n"),

@@ -8,6 +8,7 @@ E e(k) = r_1^{2k} + eps^2 sum_j (1 - r_j^k)^2 / sigma_j^2, r_j = 1 - eta sigma_j
 import numpy as np
 
 from sgdcheck import Claim, Source, Tolerance, combine, holds, holds_for_all, within
+from sgdcheck import shown
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.linear import early_stopping_curve
 
@@ -64,9 +65,11 @@ def test_early_stopping(scale, evidence):
                     error_at_end=float(exact_fine[-1]), T0=float(t0), error_at_T0=e_t0, T0_bound=float(t0_bound),
                     worst_ratio_simulated_over_exact=float(np.abs(ratios.mean(0) - 1).max() + 1))
     drawn = np.unique(np.geomspace(1, LAST, 300).astype(int))
-    evidence.record(bound=f"exact E e(t) below the bound at all {len(checkpoints)} checkpoints; simulation within "
-                          f"{np.abs(ratios.mean(0) - 1).max():.1%} of exact",
-                    T_0=f"{t0:.2f}: E e(T_0) = {e_t0:.2e} vs bound {t0_bound:.2e}")
+    evidence.record(bound=shown(float(np.abs(ratios.mean(0) - 1).max()),
+                                f"exact E e(t) below the bound at all {len(checkpoints)} checkpoints; simulation within "
+                                f"{np.abs(ratios.mean(0) - 1).max():.1%} of exact", unit="simulation vs exact"),
+                    T_0=shown({"T_0": float(t0), "E e(T_0)": float(e_t0), "bound": float(t0_bound)},
+                              f"{t0:.2f}: E e(T_0) = {e_t0:.2e} vs bound {t0_bound:.2e}"))
     violations = [(int(k), float(e), float(b)) for k, e, b in zip(checkpoints, exact, bound) if e > b]
     evidence.figure("error-curve", figure("Early stopping: parameter error of GD on noisy linear regression", [
         panel(f"n = {N}, d = {D}, eps = {NOISE}", "GD step k (t = eta k)", "E ||beta_k - beta*||^2",

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from sgdcheck import Claim, Source, Tolerance, combine, holds_for_all
+from sgdcheck import shown
 from sgdcheck.linear import gd_limit, run_gd_least_squares
 from sgdcheck.search import search_counterexample
 
@@ -57,8 +58,8 @@ def test_gd_min_norm(scale, evidence):
     wrong = search_counterexample(problems(), lambda c: _converges_to(c, lambda x, y, b: np.linalg.pinv(x) @ y),
                                   max_examples=examples, seed=seed)
     evidence.record(general_examples=general.examples, zero_start_examples=from_zero.examples,
-                    counterexample=repr(general.counterexample) if general.found else None)
-    evidence.record(limit="matches to 1e-8" if not general.found else "mismatch")
+                    limit=shown(not general.found, "matches to 1e-8" if not general.found else "mismatch", unit="holds"))
+    evidence.detail(counterexample=repr(general.counterexample) if general.found else None)
     verdict = combine([
         holds_for_all(general.examples, general.counterexample, "GD limit == X^+ y + P_null beta_0"),
         holds_for_all(from_zero.examples, from_zero.counterexample, "GD from 0 -> minimum-norm solution"),

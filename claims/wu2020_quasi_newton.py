@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from sgdcheck import Claim, Source, combine, holds_for_all, proportion
+from sgdcheck import shown
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.landscapes import _as_points
 from sgdcheck.samplers import gd
@@ -108,10 +109,12 @@ def test_quasi_newton(scale, evidence):
                series("line", lrs, [plain[lr] / total for lr in lrs], "plain GD (D = I)", marker="s")],
               vlines=[(2.0, "eta = 2")]),
     ]))
-    evidence.record(stability="iff holds exactly and in simulation" if not (exact.found or simulated.found)
-                    else "counterexample found",
-                    **{"D ~ H": f"stable fraction {newton[1.8] / total:.0%} at eta 1.8, {newton[2.0] / total:.0%} at 2.0 "
-                                f"(plain GD at eta 1: {plain[1.0] / total:.0%})"})
+    evidence.record(stability=shown(not (exact.found or simulated.found), "iff holds exactly and in simulation"
+                                    if not (exact.found or simulated.found) else "counterexample found", unit="holds"),
+                    **{"D ~ H": shown({"eta 1.8": newton[1.8] / total, "eta 2.0": newton[2.0] / total,
+                                       "plain GD eta 1": plain[1.0] / total},
+                                      f"stable fraction {newton[1.8] / total:.0%} at eta 1.8, {newton[2.0] / total:.0%} "
+                                      f"at 2.0 (plain GD at eta 1: {plain[1.0] / total:.0%})")})
     verdict = combine([
         holds_for_all(exact.examples, exact.counterexample, "rho(I - eta D^-1 H) <= 1 iff lambda_max(D^-1 H) <= 2/eta"),
         holds_for_all(simulated.examples, simulated.counterexample, "simulated growth iff lambda_max(D^-1 H) > 2/eta"),

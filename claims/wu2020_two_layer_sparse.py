@@ -10,6 +10,7 @@ one or two neurons carrying the function (quenching-activation); GD on f = (1/m)
 import numpy as np
 
 from sgdcheck import Claim, Source, at_least, at_most, combine, precondition
+from sgdcheck import shown
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.population import effective_neurons, train_population_gd
 
@@ -46,12 +47,16 @@ def test_two_layer_sparse(scale, evidence):
                       preconditions=[fitted])
     top2 = lambda w: (w.sort(dim=-1, descending=True).values[..., :2].sum(-1) / w.sum(-1)).tolist()
     evidence.record(**{
-        "conventional, m = 200, d = 100":
+        "conventional, m = 200, d = 100": shown(
+            {"participation": float(np.mean(final['conventional'])),
+             "top two share": float(np.mean(top2(runs['conventional'].magnitudes[-1][1])))},
             f"m = {width}, d = {dim}: participation {np.mean(final['conventional']):.2f} neurons "
             f"(seeds: {', '.join(f'{v:.2f}' for v in final['conventional'])}); top two carry "
-            f"{np.mean(top2(runs['conventional'].magnitudes[-1][1])):.1%} of the magnitude",
-        "mean-field": f"participation {np.mean(final['mean-field']):.1f} of {width} neurons; top two carry "
-                      f"{np.mean(top2(runs['mean-field'].magnitudes[-1][1])):.1%}"})
+            f"{np.mean(top2(runs['conventional'].magnitudes[-1][1])):.1%} of the magnitude"),
+        "mean-field": shown({"participation": float(np.mean(final['mean-field'])),
+                             "top two share": float(np.mean(top2(runs['mean-field'].magnitudes[-1][1])))},
+                            f"participation {np.mean(final['mean-field']):.1f} of {width} neurons; top two carry "
+                            f"{np.mean(top2(runs['mean-field'].magnitudes[-1][1])):.1%}")})
     evidence.detail(width=width, dim=dim, steps=steps, lr=LR, final_participation=final, final_relative_risk=risk,
                     participation_along_training={
                         name: [(s, effective_neurons(w).tolist()) for s, w in run.magnitudes] for name, run in runs.items()})

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from sgdcheck import Claim, Source, at_least, combine, holds, within
+from sgdcheck import shown
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.runs import cached_run, reached_goal, trained_model, training_data
 from sgdcheck.stats import precondition
@@ -45,11 +46,16 @@ def test_random_labels(scale, device, evidence):
         results[kind] = rows
     random, natural = results["random"], results["natural"]
     fitted = sum(r["train"] == 1.0 for r in random)
-    evidence.record(**{"train accuracy, random labels": f"{np.mean([r['train'] for r in random]):.2%}, lowest "
-                                                        f"{min(r['train'] for r in random):.2%}; "
-                                                        f"{fitted}/{len(random)} runs fit every image",
-                       "test accuracy, random labels": f"{np.mean([r['test'] for r in random]):.2%} "
-                                                       f"(natural labels: {np.mean([r['test'] for r in natural]):.1%})"})
+    evidence.record(**{"train accuracy, random labels": shown(
+                           {"mean": float(np.mean([r['train'] for r in random])), "lowest": min(r['train'] for r in random),
+                            "runs fitting every image": fitted},
+                           f"{np.mean([r['train'] for r in random]):.2%}, lowest {min(r['train'] for r in random):.2%}; "
+                           f"{fitted}/{len(random)} runs fit every image"),
+                       "test accuracy, random labels": shown(
+                           {"random": float(np.mean([r['test'] for r in random])),
+                            "natural": float(np.mean([r['test'] for r in natural]))},
+                           f"{np.mean([r['test'] for r in random]):.2%} "
+                           f"(natural labels: {np.mean([r['test'] for r in natural]):.1%})")})
     evidence.detail(runs={k: [{c: v for c, v in r.items() if c != "history"} for r in rows]
                           for k, rows in results.items()}, setup=label_runs(scale, device)[0].key())
     # Fitting the random labels is the claim itself, so only the natural runs must reach their goal; a random

@@ -4,7 +4,8 @@ Public API, grouped:
 - declaring claims and evidence: Claim, Source, Tolerance, Evidence, known_refutation,
   known_inconclusive
 - statistics and verdicts: Verdict, mean_interval, binomial_interval, within, at_most,
-  at_least, proportion, holds_for_all, equals, precondition, combine
+  at_least, effect, proportion, holds_for_all, equals, precondition, combine
+- headline numbers: Quantity, shown
 - exact stability math: criterion, mean_square_rate, sharpness_nonuniformity,
   minibatch_second_moment, second_moment_operator, critical_lr, necessary_box
 - scales: Scale, SCALES, get_scale
@@ -17,7 +18,8 @@ from .evidence import Evidence, known_inconclusive, known_refutation
 from .scale import SCALES, Scale, get_scale
 from .stability import (critical_lr, criterion, mean_square_rate, minibatch_second_moment, necessary_box,
                         second_moment_operator, sharpness_nonuniformity)
-from .stats import (Verdict, at_least, at_most, binomial_interval, combine, equals, holds, holds_for_all,
+from .quantity import Quantity, shown
+from .stats import (Verdict, at_least, at_most, binomial_interval, combine, effect, equals, holds, holds_for_all,
                     mean_interval, precondition, proportion, within)
 
 __version__ = "0.1.0"
@@ -26,8 +28,9 @@ __all__ = [
     # declaring claims and their evidence
     "Claim", "Source", "Tolerance", "Evidence", "known_refutation", "known_inconclusive",
     # statistics and verdicts
-    "Verdict", "mean_interval", "binomial_interval", "within", "at_most", "at_least", "proportion",
+    "Verdict", "mean_interval", "binomial_interval", "within", "at_most", "at_least", "effect", "proportion",
     "holds_for_all", "holds", "equals", "precondition", "combine",
+    "Quantity", "shown",
     # exact stability math
     "criterion", "mean_square_rate", "sharpness_nonuniformity", "minibatch_second_moment",
     "second_moment_operator", "critical_lr", "necessary_box",

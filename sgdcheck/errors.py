@@ -17,6 +17,10 @@ class ReportError(SgdcheckError):
     """Evidence or a report file cannot be written or read back."""
 
 
+class CacheError(SgdcheckError):
+    """The run cache cannot be used (its folder is not writable)."""
+
+
 class ClaimOutcome(AssertionError):
     """Base of the outcomes that make a claim test fail; carries the verdict."""
 

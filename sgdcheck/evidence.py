@@ -12,6 +12,7 @@ from typing import Any
 from .claim import Claim
 from .errors import ClaimInconclusive, ClaimRefuted, InvalidArgumentError, NegativeControlFailed
 from .jsonable import jsonable
+from .quantity import non_numeric
 from .stats import INCONCLUSIVE, REFUTED, REPLICATED, Verdict
 
 PROPERTY_KEY = "sgdcheck.evidence"
@@ -32,7 +33,15 @@ class Evidence:
         self.concluded = False
 
     def record(self, **measured) -> None:
-        """Headline measurements, shown next to the paper's values."""
+        """Headline measurements, shown next to the paper's values: numbers, lists or mappings of numbers,
+        or a Quantity (`shown(value, text)`) where the report should show a sentence. Text that is not a
+        number belongs in `detail` or `finding`."""
+        for name, value in measured.items():
+            problem = non_numeric(value)
+            if problem:
+                raise InvalidArgumentError(
+                    f"evidence.record({name}=...) takes numbers so that runs can be compared; got {problem}. "
+                    f"Wrap the number with its text as shown(value, text), or use evidence.detail for text")
         self.measured.update(jsonable(measured))
 
     def detail(self, **details) -> None:
@@ -52,17 +61,22 @@ class Evidence:
         if self.concluded:
             raise InvalidArgumentError(f"{claim.id}: conclude() was called twice in one test")
         control_statement, control = negative_control
+        from .runs import served_commits       # not at import: the plugin loads this module in every session
         payload = {
             **claim.describe(),
             "case": case,
             "verdict": verdict.verdict,
             "reason": verdict.reason,
+            "decision": jsonable(verdict.as_dict()),
             "measured": self.measured,
             "details": self.details,
             "findings": self.findings,
             "figures": self.figures,
-            "negative_control": {"statement": control_statement, **control.as_dict()},
+            "negative_control": {"statement": control_statement, "verdict": control.verdict,
+                                 "reason": control.reason, "decision": jsonable(control.as_dict())},
             "scale": self.scale.name,
+            "seed_offset": getattr(self.scale, "seed_offset", 0),
+            "runs_computed_at": served_commits(),
             "seeds": jsonable(list(seeds)),
             "device": self.device,
             "known_refutation": self.known_refutation,

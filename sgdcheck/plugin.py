@@ -1,8 +1,14 @@
-"""The pytest plugin: markers, options (--scale, --device, --report-dir), the `evidence` fixture,
-a verdict table in the terminal summary, and the report written at the end of the session.
+"""The pytest plugin: markers, options (--scale, --seed-offset, --device, --report-dir), the `evidence`
+fixture, a verdict table in the terminal summary, and the report written at the end of the session.
 
 Evidence travels on the test reports (user_properties), so collection works unchanged under
 pytest-xdist: workers run claims, the controller gathers their reports and writes the files.
+
+The plugin is installed for every pytest session of the environment, so it changes nothing in a
+session that neither collects a claim (a test using the `evidence` fixture) nor passes one of its
+options: only such sessions get the hypothesis profile, the torch thread share and the checks of the
+run cache and report folder (done before any test runs, so bad input is a usage error, not a failure
+at the end).
 """
 from __future__ import annotations
 
@@ -13,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from . import report as report_module
-from .errors import ReportError
+from .errors import ReportError, SgdcheckError
 from .evidence import Evidence, read_payload
 from .scale import SCALE_NAMES, get_scale
 
@@ -29,6 +35,9 @@ def pytest_addoption(parser):
     group = parser.getgroup("sgdcheck", "sgdcheck claims")
     group.addoption("--scale", choices=SCALE_NAMES, default="smoke",
                     help="size of every experiment: smoke (CI), full (CPU, hours), paper (the papers' setups)")
+    group.addoption("--seed-offset", type=int, default=0, metavar="K",
+                    help="run every claim on seeds K, K+1, ... instead of 0, 1, ... (a disjoint set for K large "
+                         "enough); the verdicts are recorded as a check of the report's entries")
     group.addoption("--device", choices=("auto", "cpu", "cuda"), default="auto",
                     help="where networks train: auto picks cuda when available")
     group.addoption("--report-dir", default=None,
@@ -37,13 +46,54 @@ def pytest_addoption(parser):
     group.addoption("--no-report", action="store_true", help="write no report files")
 
 
+OPTIONS = {"scale": "smoke", "seed_offset": 0, "device": "auto", "report_dir": None, "no_report": False}
+
+
 def pytest_configure(config):
     for name, text in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
-    config.stash[STASH] = {"payloads": []}
+    config.stash[STASH] = {"payloads": [], "active": False}
     config.pluginmanager.register(EvidenceCollector(config), "sgdcheck-evidence-collector")
-    _hypothesis_profiles()
+    if config.getoption("seed_offset") < 0:
+        raise pytest.UsageError(f"--seed-offset must be >= 0, got {config.getoption('seed_offset')}")
+    if config.getoption("device") == "cuda":
+        resolve_device("cuda")                  # a usage error now, not after the claims ran
+    if any(config.getoption(name) != default for name, default in OPTIONS.items()):
+        _activate(config)
+
+
+def pytest_collection_modifyitems(config, items):
+    if any("evidence" in getattr(item, "fixturenames", ()) for item in items):
+        _activate(config)
+    _skip_gpu_claims_without_gpu(config, items)
+
+
+def _activate(config):
+    """What a session running claims needs: the hypothesis profile, the thread share, usable storage."""
+    state = config.stash[STASH]
+    if state["active"]:
+        return
+    state["active"] = True
+    load_hypothesis_profile()
     _share_cores()
+    _check_storage(config)
+
+
+def _check_storage(config):
+    """The run cache and the report folder must be writable before any claim trains."""
+    from .runs import check_cache_dir
+
+    try:
+        check_cache_dir()
+    except SgdcheckError as error:
+        raise pytest.UsageError(str(error)) from None
+    folder = _report_dir(config)
+    if folder is not None:
+        problem = report_module.unwritable(folder)
+        if problem:
+            origin = "--report-dir" if config.getoption("report_dir") else "the default of --scale"
+            raise pytest.UsageError(f"the report folder {folder} (set by {origin}) {problem}; "
+                                    f"choose another with --report-dir or pass --no-report")
 
 
 def _share_cores():
@@ -59,10 +109,12 @@ def _share_cores():
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
 
 
-def _hypothesis_profiles():
+def load_hypothesis_profile():
+    """Register sgdcheck's hypothesis profiles and load one: `ci` (derandomized) when CI is set, else `dev`;
+    HYPOTHESIS_PROFILE picks another."""
     try:
         from hypothesis import HealthCheck, settings
-    except ImportError:  # hypothesis is a test extra
+    except ImportError:  # pragma: no cover - hypothesis is a dependency
         return
     settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True,
                               suppress_health_check=[HealthCheck.too_slow])
@@ -90,7 +142,7 @@ def _device_label(device: str) -> str:
     return "cpu"
 
 
-def pytest_collection_modifyitems(config, items):
+def _skip_gpu_claims_without_gpu(config, items):
     scale = config.getoption("--scale")
     if scale != "paper":
         return
@@ -105,7 +157,7 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session")
 def scale(pytestconfig):
     """The named scale of this run (see sgdcheck.scale)."""
-    return get_scale(pytestconfig.getoption("--scale"))
+    return get_scale(pytestconfig.getoption("--scale"), pytestconfig.getoption("--seed-offset"))
 
 
 @pytest.fixture(scope="session")

@@ -2,17 +2,23 @@
 
 Writing is all-or-nothing: every file is first written into a staging folder next to the report
 and only then moved into place (os.replace is atomic), so an interrupted or failing run leaves
-the previous report intact. A report can be redrawn from its JSON: `sgdcheck-report reports/`.
+the previous report intact; a file lock serialises sessions that write one folder at once. A report
+can be redrawn from its JSON: `sgdcheck-report reports/`.
+
+Schema 2 (this one) stores each verdict as data (`decision`: estimate, interval, predicted range,
+margin, parts) for the claim, every case and the negative control, headline values as numbers, the
+seed offset of the run, the commits the runs were computed at, and `seed_checks`: the verdicts of
+the same claims on disjoint seeds. Schema 1 reports are still read.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import tempfile
 import uuid
@@ -21,11 +27,15 @@ from pathlib import Path
 
 from .errors import ReportError
 from .figures import render
+from .fingerprint import code_commit, git
+from .quantity import display
 from .stats import INCONCLUSIVE, REFUTED, REPLICATED, Verdict, combine
 
-SCHEMA = 1
-CASE_FIELDS = ("case", "verdict", "reason", "measured", "details", "findings", "negative_control",
-               "seeds", "duration_s", "test", "figures")
+SCHEMA = 2
+READABLE_SCHEMAS = (1, 2)
+CASE_FIELDS = ("case", "verdict", "reason", "decision", "measured", "details", "findings", "negative_control",
+               "seeds", "duration_s", "test", "figures", "runs_computed_at")
+LOCK_TIMEOUT_S = 600
 
 
 def _version(package: str) -> str:
@@ -35,25 +45,15 @@ def _version(package: str) -> str:
         return "not installed"
 
 
-def _git(*args: str, cwd: Path) -> str:
-    try:
-        return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=10,
-                              check=True).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return ""
-
-
-def run_header(scale: str, device: str, root: Path, command: str = "") -> dict:
+def run_header(scale: str, device: str, root: Path, command: str = "", seed_offset: int = 0) -> dict:
     """Who ran what, where: commit, versions, device, date. Where the code was copied without its git
     history (a cluster node, a GPU machine), SGDCHECK_COMMIT names the commit it was copied from."""
-    commit = _git("rev-parse", "HEAD", cwd=root) or os.environ.get("SGDCHECK_COMMIT", "") or "unknown"
-    # the reports being regenerated do not make the code dirty
-    dirty = bool(_git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)reports", cwd=root))
     return {
         "run_id": uuid.uuid4().hex[:12],
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "git_commit": commit + ("+dirty" if dirty else ""),
+        "git_commit": code_commit(Path(root)),
         "scale": scale,
+        "seed_offset": seed_offset,
         "device": device,
         "python": platform.python_version(),
         "torch": _version("torch"),
@@ -87,15 +87,17 @@ def claim_entries(payloads: list[dict], run_id: str) -> dict[str, dict]:
     for claim_id, cases in grouped.items():
         cases.sort(key=lambda c: c["case"])
         first = cases[0]
-        main = combine([Verdict(c["verdict"], _labelled(c, c["reason"])) for c in cases])
+        main = _over_cases([_case_verdict(c, c) for c in cases])
         controls = [c["negative_control"] for c in cases]
         control_ok = all(c["verdict"] == REFUTED for c in controls)
+        control = _over_cases([_case_verdict(k, c) for k, c in zip(cases, controls)], control=True)
         entries[claim_id] = {
             "id": claim_id,
             "source": first["source"],
             "statement": first["statement"],
             "verdict": main.verdict,
             "reason": main.reason,
+            "decision": main.as_dict(),
             "paper": first["paper"],
             "measured": _measured(cases),
             "tolerance": first["tolerance"],
@@ -107,7 +109,10 @@ def claim_entries(payloads: list[dict], run_id: str) -> dict[str, dict]:
                 "statement": " | ".join(dict.fromkeys(c["statement"] for c in controls)),
                 "verdict": REFUTED if control_ok else next(c["verdict"] for c in controls if c["verdict"] != REFUTED),
                 "reason": "; ".join(_labelled(k, c["reason"]) for k, c in zip(cases, controls)),
+                "decision": control.as_dict(),
             },
+            "seed_offset": first.get("seed_offset", 0),
+            "runs_computed_at": sorted({x for c in cases for x in c.get("runs_computed_at") or ()}),
             "known_refutation": _known(cases, "known_refutation"),
             "known_inconclusive": _known(cases, "known_inconclusive"),
             "findings": [f for c in cases for f in c["findings"]],
@@ -116,6 +121,31 @@ def claim_entries(payloads: list[dict], run_id: str) -> dict[str, dict]:
             "cases": [{k: c.get(k) for k in CASE_FIELDS} for c in cases],
         }
     return entries
+
+
+def _case_verdict(case: dict, outcome: dict) -> Verdict:
+    """A case's verdict (or its control's) as data, labelled with the case; schema 1 entries have no numbers."""
+    decision = outcome.get("decision") or {"verdict": outcome["verdict"], "reason": outcome["reason"]}
+    verdict = Verdict.from_dict(decision)
+    return Verdict(verdict.verdict, _labelled(case, outcome["reason"]), verdict.rule, verdict.what,
+                   verdict.interval, verdict.predicted, verdict.margin, verdict.margin_halfwidths, verdict.parts,
+                   verdict.correction)
+
+
+def _over_cases(verdicts: list[Verdict], control: bool = False) -> Verdict:
+    """A claim's verdict from its cases (each its own test): one case as it is; several combined, every case
+    must replicate (a control: every case refuted). The case verdicts carry no retest, so no correction."""
+    if len(verdicts) == 1:
+        return verdicts[0]
+    if not control:
+        return combine(verdicts)
+    failed = [v for v in verdicts if v.verdict != REFUTED]
+    deciding = failed or verdicts
+    scored = [v for v in deciding if v.margin_halfwidths is not None]
+    key = min(scored, key=lambda v: v.margin_halfwidths) if scored else None
+    return Verdict(failed[0].verdict if failed else REFUTED, "; ".join(v.reason for v in deciding), "cases",
+                   key.what if key else "", key.interval if key else None, key.predicted if key else None,
+                   key.margin if key else None, key.margin_halfwidths if key else None, tuple(verdicts))
 
 
 def _measured(cases: list[dict]):
@@ -141,6 +171,19 @@ def _labelled(case: dict, text: str) -> str:
     return f"[{case['case']}] {text}" if case.get("case") else text
 
 
+def unwritable(folder: Path) -> str | None:
+    """Why a report folder could not be written ('is a file', 'is not writable'), or None; creates nothing."""
+    folder = Path(folder)
+    probe = folder
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        return f"cannot be created: {probe} is a file" if probe != folder else "is a file, not a folder"
+    if not os.access(probe, os.W_OK | os.X_OK):
+        return "is not writable" if probe == folder else f"cannot be created: {probe} is not writable"
+    return None
+
+
 def load(path: Path) -> dict:
     """Read a report JSON, with a clear error when it is not one."""
     try:
@@ -150,21 +193,79 @@ def load(path: Path) -> dict:
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ReportError(f"{path} is not a valid report (corrupt JSON: {error}); "
                           f"delete it or restore it from git, then run again") from None
-    if not isinstance(data, dict) or data.get("schema") != SCHEMA or "claims" not in data:
-        raise ReportError(f"{path} is not an sgdcheck report of schema {SCHEMA}")
+    if not isinstance(data, dict) or data.get("schema") not in READABLE_SCHEMAS or "claims" not in data:
+        raise ReportError(f"{path} is not an sgdcheck report of schema {' or '.join(map(str, READABLE_SCHEMAS))}")
     return data
 
 
+def seed_check(entry: dict, header: dict) -> dict:
+    """What a run on other seeds found for a claim, kept beside the claim's entry."""
+    decision = entry.get("decision") or {}
+    return {"seed_offset": entry.get("seed_offset", 0), "seeds": entry["seeds"], "run_id": header["run_id"],
+            "date": header["date"], "git_commit": header["git_commit"], "verdict": entry["verdict"],
+            "negative_control": entry["negative_control"]["verdict"], "margin": decision.get("margin"),
+            "margin_halfwidths": decision.get("margin_halfwidths"), "reason": entry["reason"]}
+
+
 def merge(previous: dict | None, header: dict, entries: dict[str, dict]) -> dict:
-    """Claims run now replace their old entries; the others keep theirs, with their own run header."""
+    """Claims run now replace their old entries; the others keep theirs, with their own run header.
+
+    A run on other seeds (seed offset > 0) does not replace an entry made on the scale's own seeds: its
+    verdicts are kept as that entry's `seed_checks` (one per offset, the latest), and `agrees` says whether
+    the claim and its control came out the same."""
     claims = dict(previous["claims"]) if previous else {}
     runs = dict(previous["runs"]) if previous else {}
-    claims.update(entries)
+    for claim_id, entry in entries.items():
+        main = claims.get(claim_id)
+        offset = entry.get("seed_offset", 0)
+        if offset and main is not None and not main.get("seed_offset", 0):
+            check = seed_check(entry, header)
+            check["agrees"] = (check["verdict"] == main["verdict"]
+                               and check["negative_control"] == main["negative_control"]["verdict"])
+            kept = [c for c in main.get("seed_checks", []) if c["seed_offset"] != offset]
+            claims[claim_id] = {**main, "seed_checks": [*kept, check]}
+        else:
+            claims[claim_id] = {**entry, "seed_checks": (main or {}).get("seed_checks", []) if not offset else []}
     runs[header["run_id"]] = header
-    used = {c["run_id"] for c in claims.values()}
+    used = {c["run_id"] for c in claims.values()} | {k["run_id"] for c in claims.values()
+                                                      for k in c.get("seed_checks", ())}
     return {"schema": SCHEMA, "latest_run": header["run_id"],
             "runs": {k: v for k, v in runs.items() if k in used},
             "claims": dict(sorted(claims.items()))}
+
+
+@contextlib.contextmanager
+def locked(report_dir: Path):
+    """An exclusive lock on a report folder (created if need be) for read-merge-replace: sessions writing one
+    folder at once take turns."""
+    from filelock import FileLock, Timeout
+
+    report_dir = Path(report_dir)
+    report_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(report_dir / ".sgdcheck.lock"), timeout=LOCK_TIMEOUT_S)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise ReportError(f"{report_dir} stayed locked by another session for {LOCK_TIMEOUT_S} s "
+                          f"(lock file {lock.lock_file})") from None
+    try:
+        yield report_dir
+    finally:
+        lock.release()
+
+
+def _keep_evidence(report_dir: Path, header: dict, entries: dict) -> Path:
+    """This run's evidence in a side file (when the report cannot take it), so that nothing measured is lost."""
+    name = f"evidence-{header['run_id']}.json"
+    data = json.dumps({"schema": SCHEMA, "latest_run": header["run_id"], "runs": {header["run_id"]: header},
+                       "claims": entries}, indent=1) + "\n"
+    for folder in (Path(report_dir), Path(tempfile.gettempdir())):
+        try:
+            (folder / name).write_text(data)
+            return folder / name
+        except OSError:
+            continue
+    raise ReportError("this run's evidence could not be kept anywhere")
 
 
 def figure_name(claim_id: str, case: str, name: str) -> str:
@@ -175,11 +276,19 @@ def figure_name(claim_id: str, case: str, name: str) -> str:
 
 def write(report_dir: Path, header: dict, payloads: list[dict]) -> Path:
     """Merge this run's evidence into the report folder, atomically. Returns latest.md's path."""
-    report_dir = Path(report_dir)
-    report_dir.mkdir(parents=True, exist_ok=True)
-    latest = report_dir / "latest.json"
-    previous = load(latest) if latest.exists() else None
     entries = claim_entries(payloads, header["run_id"])
+    with locked(report_dir) as folder:
+        return _write_locked(folder, header, entries)
+
+
+def _write_locked(report_dir: Path, header: dict, entries: dict) -> Path:
+    latest = report_dir / "latest.json"
+    try:
+        previous = load(latest) if latest.exists() else None
+    except ReportError as error:
+        kept = _keep_evidence(report_dir, header, entries)
+        raise ReportError(f"{error}. This run's evidence is kept in {kept}: fold it in with "
+                          f"'sgdcheck-report {report_dir} --merge' once latest.json is repaired") from None
     report = merge(previous, header, entries)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=report_dir))
     try:
@@ -187,8 +296,7 @@ def write(report_dir: Path, header: dict, payloads: list[dict]) -> Path:
         (staging / "latest.md").write_text(markdown(report))
         (staging / "latest.json").write_text(json.dumps(report, indent=1, sort_keys=False) + "\n")
         history_line = json.dumps({"run": header, "verdicts": {
-            cid: {"verdict": c["verdict"], "negative_control": c["negative_control"]["verdict"]}
-            for cid, c in report["claims"].items() if c["run_id"] == header["run_id"]}}) + "\n"
+            cid: history_record(c) for cid, c in entries.items()}}) + "\n"
         (report_dir / "figures").mkdir(exist_ok=True)
         for relative in figures:
             os.replace(staging / relative, report_dir / relative)
@@ -199,6 +307,15 @@ def write(report_dir: Path, header: dict, payloads: list[dict]) -> Path:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return report_dir / "latest.md"
+
+
+def history_record(entry: dict) -> dict:
+    """One claim's line in history.jsonl: the verdicts, the margin and the headline numbers with intervals."""
+    decision = entry.get("decision") or {}
+    return {"verdict": entry["verdict"], "negative_control": entry["negative_control"]["verdict"],
+            "seed_offset": entry.get("seed_offset", 0), "estimate": decision.get("estimate"),
+            "interval": decision.get("interval"), "margin": decision.get("margin"),
+            "margin_halfwidths": decision.get("margin_halfwidths"), "measured": entry["measured"]}
 
 
 def _render_figures(report: dict, folder: Path, only: set[str] | None = None) -> list[str]:
@@ -234,12 +351,11 @@ def headline(entry: dict, side: str, limit: int = 110) -> str:
 
 
 def _plain(value) -> str:
-    """Text for a table cell: strings as they are, a bare number to 4 significant digits (the JSON keeps all)."""
+    """Text for a table cell: strings as they are, a quantity's text, numbers to 4 significant digits (the JSON
+    keeps all)."""
     if isinstance(value, str):
         return value
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return json.dumps(value, ensure_ascii=False)
+    return display(value)
 
 
 def _short(value, limit: int = 160) -> str:
@@ -258,18 +374,27 @@ def markdown(report: dict) -> str:
         f"torch {latest['torch']}, numpy {latest['numpy']}, scipy {latest['scipy']}, "
         f"hypothesis {latest['hypothesis']}; {latest['platform']}.", "",
         "Verdicts are computed from the measurements by `sgdcheck.stats`; each claim's negative control "
-        "(the same experiment with a deliberately wrong prediction) must come out refuted.", "",
-        "| claim | source | verdict | negative control | measured | paper | time (s) |",
-        "|---|---|---|---|---|---|---|",
+        "(the same experiment with a deliberately wrong prediction) must come out refuted. *Margin*: how far "
+        "the deciding interval is from the bound that would change the verdict, in half-widths of that "
+        "interval (negative: undecided; for a claim of several parts, the part nearest to changing). "
+        "*Other seeds*: the verdicts of the claim and its control on a disjoint set of seeds.", "",
+        *_provenance_notes(report),
+        "| claim | source | verdict | margin | negative control | control margin | other seeds | measured | paper "
+        "| time (s) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for c in report["claims"].values():
         verdict = VERDICT_MARK[c["verdict"]] + (" (known)" if is_known(c) else "")
         lines.append(
-            f"| [{c['id']}](#{_anchor(c['id'])}) | {c['source']} | {verdict} | "
-            f"{VERDICT_MARK[c['negative_control']['verdict']]} | {headline(c, 'measured')} | "
+            f"| [{c['id']}](#{_anchor(c['id'])}) | {c['source']} | {verdict} | {margin_text(c.get('decision'))} | "
+            f"{VERDICT_MARK[c['negative_control']['verdict']]} | "
+            f"{margin_text(c['negative_control'].get('decision'))} | {_checks_text(c)} | {headline(c, 'measured')} | "
             f"{headline(c, 'paper')} | {c['duration_s']:.1f} |")
     counts = {v: sum(c["verdict"] == v for c in report["claims"].values()) for v in VERDICT_MARK}
-    lines += ["", "Totals: " + ", ".join(f"{n} {v}" for v, n in counts.items()), ""]
+    checked = [k for c in report["claims"].values() for k in c.get("seed_checks", ())]
+    lines += ["", "Totals: " + ", ".join(f"{n} {v}" for v, n in counts.items())
+              + (f"; on other seeds {sum(k['agrees'] for k in checked)} of {len(checked)} claims came out the same"
+                 if checked else ""), ""]
     for c in report["claims"].values():
         run = runs[c["run_id"]]
         lines += [
@@ -285,7 +410,12 @@ def markdown(report: dict) -> str:
             f"**Negative control:** {c['negative_control']['statement']}: "
             f"{VERDICT_MARK[c['negative_control']['verdict']]} ({c['negative_control']['reason']})  ",
             f"**Run:** `{run['run_id']}` {run['date']}, scale {c['scale']}, seeds {c['seeds']}, "
-            f"device {c['device']}, {c['duration_s']:.1f} s", "",
+            f"device {c['device']}, {c['duration_s']:.1f} s  ",
+            *[f"**On seeds {k['seeds']}:** claim {VERDICT_MARK[k['verdict']]}, control "
+              f"{VERDICT_MARK[k['negative_control']]}, margin {margin_text(k)} "
+              f"({'the same verdicts' if k['agrees'] else 'DIFFERENT verdicts'}; run `{k['run_id']}`, "
+              f"{k['git_commit']})  " for k in c.get("seed_checks", ())],
+            *_decision_lines(c), "",
             "| quantity | paper | measured |", "|---|---|---|",
         ]
         measured = measurements(c)
@@ -307,6 +437,60 @@ def markdown(report: dict) -> str:
 
 def _cell(value, limit: int) -> str:
     return _short(_plain(value), limit).replace("|", "\\|")
+
+
+def margin_text(decision: dict | None) -> str:
+    """'+2.3 hw' for a margin of 2.3 interval half-widths; '—' where the verdict has none (exact rules)."""
+    if not decision or decision.get("margin_halfwidths") is None:
+        return "—"
+    value = decision["margin_halfwidths"]
+    if isinstance(value, str):                       # "inf": an interval of zero width
+        return "exact" if not value.startswith("-") else "−exact"
+    return f"{value:+.2g} hw"
+
+
+def _checks_text(entry: dict) -> str:
+    checks = entry.get("seed_checks") or []
+    if not checks:
+        return "—"
+    return "; ".join(("✅ same" if k["agrees"] else f"❗ {k['verdict']} / control {k['negative_control']}")
+                     for k in checks)
+
+
+def _decision_lines(entry: dict) -> list[str]:
+    """The numbers that decided the verdict and the control: the deciding interval, the prediction, the margin."""
+    lines = []
+    for label, decision in (("claim", entry.get("decision")), ("control", entry["negative_control"].get("decision"))):
+        if not decision or decision.get("margin") is None:
+            continue
+        interval, predicted = decision.get("interval") or {}, decision.get("predicted") or {}
+        bounds = f"[{_num(predicted.get('low'))}, {_num(predicted.get('high'))}]" if predicted else "—"
+        lines.append(f"**Decided by ({label}):** {decision.get('what') or 'the value'}: "
+                     f"{_num(interval.get('estimate'))} [{_num(interval.get('low'))}, {_num(interval.get('high'))}] "
+                     f"({interval.get('method', '')}) against {bounds}; margin {_num(decision['margin'])} "
+                     f"({margin_text(decision)}){', ' + decision['correction'] if decision.get('correction') else ''}  ")
+    return lines
+
+
+def _num(value) -> str:
+    if value is None:
+        return "open"
+    return f"{value:.4g}" if isinstance(value, (int, float)) else str(value)
+
+
+def _provenance_notes(report: dict) -> list[str]:
+    """A note for entries whose runs were computed at another commit than the one that made the entry."""
+    notes = []
+    for c in report["claims"].values():
+        commit = report["runs"][c["run_id"]]["git_commit"]
+        other = [x for x in c.get("runs_computed_at") or () if x != commit]
+        if other:
+            notes.append(f"- `{c['id']}` (run at `{commit}`) read cached runs computed at "
+                         + ", ".join(f"`{x}`" for x in other))
+    if not notes:
+        return []
+    return ["Entries that read training runs computed at another commit (the run cache is keyed on the "
+            "training code, so those runs are valid for the code of the entry):", "", *notes, ""]
 
 
 def _anchor(claim_id: str) -> str:
@@ -333,8 +517,13 @@ def redraw(report_dir: Path) -> Path:
 def merge_reports(report_dir: Path, other_dir: Path) -> Path:
     """Fold another report folder (one written on a GPU machine or a cluster node) into this one: its
     claims replace ours claim by claim, each keeping its own run header; then redraw, atomically."""
-    report_dir, other = Path(report_dir), load(Path(other_dir) / "latest.json")
-    report_dir.mkdir(parents=True, exist_ok=True)
+    other_path = Path(other_dir)
+    other = load(other_path if other_path.is_file() else other_path / "latest.json")
+    with locked(report_dir) as folder:
+        return _merge_locked(folder, other, other_path)
+
+
+def _merge_locked(report_dir: Path, other: dict, other_dir: Path) -> Path:
     latest = report_dir / "latest.json"
     report = load(latest) if latest.exists() else None
     for run_id, header in other["runs"].items():
@@ -347,7 +536,7 @@ def merge_reports(report_dir: Path, other_dir: Path) -> Path:
     try:
         (staging / "latest.json").write_text(json.dumps(report, indent=1, sort_keys=False) + "\n")
         history = Path(other_dir) / "history.jsonl"
-        lines = history.read_text() if history.exists() else ""
+        lines = history.read_text() if history.is_file() else ""
         os.replace(staging / "latest.json", latest)
         if lines:
             with open(report_dir / "history.jsonl", "a") as target:

@@ -2,8 +2,11 @@
 
 A :class:`RunConfig` names everything a run depends on; :func:`run` builds the data and the model,
 trains, and returns plain data. :func:`cached_run` memoises runs with joblib.Memory keyed by the full
-configuration (and the code of `run`), so a rerun or a report regeneration does not retrain; joblib
-writes each entry through a temporary file and a rename, so a killed run leaves no corrupt entry.
+configuration and a fingerprint of the engine sources the run depends on (sgdcheck.fingerprint), so a
+rerun or a report regeneration does not retrain, and an edit of the training code does not serve stale
+runs; joblib writes each entry through a temporary file and a rename, so a killed run leaves no corrupt
+entry. Every record names the commit it was computed at (`computed_at`); the commits of the records a
+process read are kept for its report (:func:`served_commits`).
 :func:`run_many` spreads configurations serially, over local processes, or over a SLURM cluster
 (submitit), all sharing the same cache.
 """
@@ -18,7 +21,8 @@ import torch
 from . import data as data_module
 from . import optim
 from .curvature import mse_loss
-from .errors import InvalidArgumentError
+from .errors import CacheError, InvalidArgumentError
+from .fingerprint import code_commit, source_fingerprint
 from .models import build
 from .stats import Verdict, precondition
 from .ensemble import train_ensemble
@@ -110,9 +114,13 @@ def run(config: RunConfig) -> dict:
         result = train(model, x, y, mse_loss, optimizer, max_steps=config.max_steps, batch_size=config.batch_size,
                        replacement=config.replacement, loss_goal=config.loss_goal, eval_every=config.eval_every,
                        seed=config.seed, zero_error=config.zero_error)
+    return _record(config, result)
+
+
+def _record(config: RunConfig, result: TrainResult) -> dict:
     return {"config": config.key(), "params": {k: v.detach().cpu() for k, v in result.params.items()},
             "steps": result.steps, "loss": result.loss, "converged": result.converged,
-            "diverged": result.diverged, "history": result.history}
+            "diverged": result.diverged, "history": result.history, "computed_at": code_commit()}
 
 
 def run_ensemble(config: RunConfig, seeds, lrs) -> list[dict]:
@@ -129,18 +137,21 @@ def run_ensemble(config: RunConfig, seeds, lrs) -> list[dict]:
     results = train_ensemble(lambda seed: initial_model(replace(config, seed=seed)), seeds, lrs, x, y, mse_loss,
                              max_steps=config.max_steps, batch_size=batch_size, replacement=config.replacement,
                              loss_goal=config.loss_goal, eval_every=config.eval_every)
-    records, pairs = [], [(seed, lr) for seed in seeds for lr in lrs]
-    for (seed, lr), result in zip(pairs, results):
-        key = replace(config, seed=seed, lr=lr).key()
-        records.append({"config": key, "params": {k: v.detach().cpu() for k, v in result.params.items()},
-                        "steps": result.steps, "loss": result.loss, "converged": result.converged,
-                        "diverged": result.diverged, "history": result.history})
-    return records
+    pairs = [(seed, lr) for seed in seeds for lr in lrs]
+    return [_record(replace(config, seed=seed, lr=lr), result) for (seed, lr), result in zip(pairs, results)]
+
+
+def _ensemble_at(config: RunConfig, seeds, lrs, code: str) -> list[dict]:
+    """run_ensemble; `code` (the source fingerprint) is only there to be part of the cache key."""
+    return run_ensemble(config, seeds, lrs)
 
 
 def cached_ensemble(config: RunConfig, seeds, lrs, location=None) -> list[dict]:
-    """run_ensemble, computed once per (configuration, seeds, learning rates) and then read from the cache."""
-    return _memory(location).cache(run_ensemble)(config, tuple(seeds), tuple(float(lr) for lr in lrs))
+    """run_ensemble, computed once per (configuration, seeds, learning rates, engine code) and then read from
+    the cache."""
+    records = memory(location).cache(_ensemble_at)(config, tuple(seeds), tuple(float(lr) for lr in lrs),
+                                                    code=source_fingerprint("runs"))
+    return _served(records)
 
 
 def as_result(record: dict) -> TrainResult:
@@ -163,19 +174,60 @@ def cache_dir(location=None) -> Path:
     return Path(location or os.environ.get("SGDCHECK_CACHE", Path.home() / ".cache" / "sgdcheck" / "runs"))
 
 
-def _memory(location=None):
+def check_cache_dir(location=None) -> Path:
+    """The cache folder, created if need be; a clear error naming it (and SGDCHECK_CACHE) when it cannot be
+    written, before any training starts."""
+    folder = cache_dir(location)
+    origin = "" if location else (" (set by SGDCHECK_CACHE)" if "SGDCHECK_CACHE" in os.environ
+                                  else " (the default; set SGDCHECK_CACHE to choose another)")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".write-probe-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        raise CacheError(f"the run cache {folder}{origin} is not a writable folder: "
+                          f"{error.strerror or error}") from None
+    return folder
+
+
+def memory(location=None):
+    """The joblib store of the run cache (after check_cache_dir)."""
     from joblib import Memory
 
-    return Memory(str(cache_dir(location)), verbose=0)
+    return Memory(str(check_cache_dir(location)), verbose=0)
+
+
+_SERVED: set[str] = set()
+
+
+def _served(records):
+    """Note the commits the records were computed at (for the report), and return them."""
+    for record in records if isinstance(records, list) else [records]:
+        _SERVED.add(record.get("computed_at", "before provenance was recorded"))
+    return records
+
+
+def served_commits(clear: bool = True) -> list[str]:
+    """The commits at which the runs read since the last call were computed."""
+    commits = sorted(_SERVED)
+    if clear:
+        _SERVED.clear()
+    return commits
+
+
+def _run_at(config: RunConfig, code: str) -> dict:
+    """run(config); `code` (the source fingerprint) is only there to be part of the cache key."""
+    return run(config)
 
 
 def cached_run(config: RunConfig, location=None) -> dict:
-    """run(config), computed once per configuration and then read from the cache."""
-    return _memory(location).cache(run)(config)
+    """run(config), computed once per configuration and engine code, then read from the cache."""
+    return _served(memory(location).cache(_run_at)(config, code=source_fingerprint("runs")))
 
 
 def is_cached(config: RunConfig, location=None) -> bool:
-    return _memory(location).cache(run).check_call_in_cache(config)
+    return memory(location).cache(_run_at).check_call_in_cache(config, code=source_fingerprint("runs"))
 
 
 def run_many(configs, *, executor: str = "serial", location=None, folder=None, **slurm) -> list[dict]:

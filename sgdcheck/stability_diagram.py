@@ -13,7 +13,8 @@ from dataclasses import replace
 
 from .curvature import mse_loss, non_uniformity, sharpness
 from .figures import figure, panel, series
-from .runs import _memory, cached_ensemble, trained_model, training_data
+from .fingerprint import source_fingerprint
+from .runs import cached_ensemble, memory, trained_model, training_data
 from .scale import Scale, get_scale
 from .setups import accuracy, fashion_fnn, held_out
 
@@ -21,12 +22,14 @@ from .setups import accuracy, fashion_fnn, held_out
 def stability_diagram(scale: Scale, device: str = "cpu", location=None) -> dict:
     """Sharpness a and non-uniformity s of the minima that GD and SGD (one learning rate, several batch
     sizes, several seeds) reach on the FashionMNIST FNN setup (Wu, Ma & E 2018, Sec. 4.2-4.3, Fig. 5-6).
-    Cached on disk like the runs, so the claims that read the diagram share one computation."""
-    return _memory(location).cache(_stability_diagram)(scale.name, device)
+    Cached on disk like the runs (keyed by the scale, its seeds and the engine code), so the claims that read
+    the diagram share one computation."""
+    return memory(location).cache(_stability_diagram)(scale.name, scale.seed_offset, device,
+                                                      code=source_fingerprint("stability_diagram"))
 
 
-def _stability_diagram(scale_name: str, device: str) -> dict:
-    scale = get_scale(scale_name)
+def _stability_diagram(scale_name: str, seed_offset: int, device: str, code: str) -> dict:
+    scale = get_scale(scale_name, seed_offset)
     setup = fashion_fnn(scale, device, n=scale.pick(smoke=500, full=1000, paper=1000))
     lr = 0.5
     n = setup.config.n

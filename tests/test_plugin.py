@@ -12,7 +12,7 @@ CLAIM = Claim(id="demo2020.{name}", source=Source("Demo 2020", "Eq. 1"), stateme
 
 {marker}
 def test_claim(scale, evidence):
-    evidence.record(value=1.0, scale_name=scale.name)
+    evidence.record(value=1.0, first_seed=scale.seeds[0])
     evidence.conclude(CLAIM, holds({main}, "main"), seeds=scale.seeds,
                       negative_control=("wrong", holds({control}, "control")))
 '''
@@ -28,7 +28,7 @@ def test_verdicts_table_and_report(pytester):
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*sgdcheck verdicts*", "demo2020.good*replicated*refuted*"])
     data = json.loads((pytester.path / "out" / "latest.json").read_text())
-    assert data["claims"]["demo2020.good"]["measured"] == {"value": 1.0, "scale_name": "smoke"}
+    assert data["claims"]["demo2020.good"]["measured"] == {"value": 1.0, "first_seed": 0}
 
 
 def test_a_negative_control_that_is_not_refuted_fails_the_claim(pytester):
@@ -57,6 +57,13 @@ def test_scale_option_and_strict_markers(pytester):
     data = json.loads((pytester.path / "out" / "latest.json").read_text())
     assert data["claims"]["demo2020.scaled"]["scale"] == "full"
     assert data["claims"]["demo2020.scaled"]["seeds"] == list(range(10))
+    pytester.runpytest_subprocess("--scale", "full", "--seed-offset", "100", "--report-dir", "out").assert_outcomes(passed=1)
+    data = json.loads((pytester.path / "out" / "latest.json").read_text())
+    entry = data["claims"]["demo2020.scaled"]
+    assert entry["seeds"] == list(range(10)) and entry["measured"]["first_seed"] == 0     # the entry stays
+    check, = entry["seed_checks"]
+    assert check["seeds"] == list(range(100, 110)) and check["agrees"] and check["seed_offset"] == 100
+    assert "✅ same" in (pytester.path / "out" / "latest.md").read_text()
     assert pytester.runpytest_subprocess("--scale", "huge").ret == pytest.ExitCode.USAGE_ERROR
     pytester.makepyfile(test_marker="import pytest\n@pytest.mark.gpu\ndef test_x():\n    pass\n")
     pytester.runpytest_subprocess("--strict-markers", "test_marker.py").assert_outcomes(passed=1)
@@ -122,3 +129,39 @@ def test_known_inconclusive_is_a_strict_xfail_on_inconclusive_only(pytester, val
         data = json.loads((pytester.path / "out" / "latest.json").read_text())
         assert data["claims"]["demo2020.undecided"]["known_inconclusive"] == "an effect smaller than the seeds' spread"
         assert data["claims"]["demo2020.undecided"]["known_refutation"] is None
+
+
+def test_other_projects_sessions_are_untouched(pytester, monkeypatch):
+    """Installed plugins load in every session: one that collects no claim and passes no sgdcheck option gets
+    neither sgdcheck's hypothesis profile nor its torch thread share, nor any check of its storage."""
+    pytester.makepyfile(test_other=(
+        "import os\n"
+        "from hypothesis import settings\n"
+        "def test_profile():\n"
+        "    print('PROFILE', settings._current_profile)\n"
+        "    assert settings._current_profile == 'default'\n"))
+    monkeypatch.delenv("CI", raising=False)                 # hypothesis loads its own 'ci' profile under CI
+    monkeypatch.delenv("HYPOTHESIS_PROFILE", raising=False)
+    monkeypatch.setenv("SGDCHECK_CACHE", "/proc/not-writable")
+    result = pytester.runpytest_subprocess("-s")
+    result.assert_outcomes(passed=1)
+    _claim(pytester, "good")
+    result = pytester.runpytest_subprocess("--report-dir", "out")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*run cache /proc/not-writable (set by SGDCHECK_CACHE) is not a writable folder*"])
+
+
+def test_bad_storage_and_devices_are_usage_errors_before_any_test(pytester, monkeypatch, tmp_path):
+    _claim(pytester, "good")
+    monkeypatch.setenv("SGDCHECK_CACHE", str(tmp_path / "cache"))
+    (pytester.path / "afile").write_text("")
+    result = pytester.runpytest_subprocess("--report-dir", "afile/out")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*report folder afile/out (set by --report-dir) cannot be created*is a file*"])
+    import torch
+    if not torch.cuda.is_available():
+        result = pytester.runpytest_subprocess("--device", "cuda")
+        assert result.ret == pytest.ExitCode.USAGE_ERROR
+        result.stderr.fnmatch_lines(["*--device cuda was asked for, but torch sees no CUDA device*"])
+        result.stdout.no_fnmatch_line("*passed*")
+    assert pytester.runpytest_subprocess("--seed-offset", "-3").ret == pytest.ExitCode.USAGE_ERROR

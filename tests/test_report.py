@@ -109,10 +109,15 @@ def test_json_is_plain(tmp_path):
 
 
 def test_a_copy_without_git_history_takes_its_commit_from_the_environment(tmp_path, monkeypatch):
-    monkeypatch.setattr(report, "_git", lambda *args, cwd: "")
+    from sgdcheck import fingerprint
+
+    monkeypatch.setattr(fingerprint, "git", lambda *args, cwd: "")
+    fingerprint.code_commit.cache_clear()
     assert report.run_header("paper", "cuda", tmp_path)["git_commit"] == "unknown"
     monkeypatch.setenv("SGDCHECK_COMMIT", "0123abcd")
+    fingerprint.code_commit.cache_clear()
     assert report.run_header("paper", "cuda", tmp_path)["git_commit"] == "0123abcd"
+    fingerprint.code_commit.cache_clear()
 
 
 def test_merge_folds_another_machines_report_in_claim_by_claim(tmp_path):
@@ -126,3 +131,73 @@ def test_merge_folds_another_machines_report_in_claim_by_claim(tmp_path):
     assert merged["runs"][merged["claims"]["a2020.one"]["run_id"]]["scale"] == "smoke"
     assert len((here / "history.jsonl").read_text().splitlines()) == 2
     assert report.main([str(here), "--merge", str(tmp_path / "nothing")]) == 2
+
+
+def _write_claim(folder, claim_id, rounds):
+    from sgdcheck import report as r
+    for _ in range(rounds):
+        r.write(folder, r.run_header("smoke", "cpu", folder), [_payload(claim_id)])
+
+
+def test_two_sessions_writing_one_folder_keep_both_claims_and_history(tmp_path):
+    """Read-merge-replace under a lock: without it one session's entries can be lost."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    writers = [context.Process(target=_write_claim, args=(tmp_path, f"a2020.{name}", 8)) for name in ("one", "two")]
+    for w in writers:
+        w.start()
+    for w in writers:
+        w.join(120)
+    assert all(w.exitcode == 0 for w in writers)
+    assert set(report.load(tmp_path / "latest.json")["claims"]) == {"a2020.one", "a2020.two"}
+    assert len((tmp_path / "history.jsonl").read_text().splitlines()) == 16
+
+
+def test_a_corrupt_report_keeps_this_runs_evidence_in_a_side_file(tmp_path):
+    (tmp_path / "latest.json").write_text("{ not json")
+    with pytest.raises(ReportError, match="kept in .*evidence-") as error:
+        report.write(tmp_path, _header(tmp_path), [_payload("a2020.one")])
+    side = next(tmp_path.glob("evidence-*.json"))
+    assert str(side) in str(error.value)
+    assert "a2020.one" in report.load(side)["claims"]
+    assert (tmp_path / "latest.json").read_text() == "{ not json"           # nothing half-written
+    (tmp_path / "latest.json").unlink()
+    assert report.main([str(tmp_path), "--merge", str(side)]) == 0            # folded in once repaired
+    assert "a2020.one" in report.load(tmp_path / "latest.json")["claims"]
+
+
+def test_schema_1_reports_are_still_read_and_drawn(tmp_path):
+    report.write(tmp_path, _header(tmp_path), [_payload("a2020.one")])
+    data = json.loads((tmp_path / "latest.json").read_text())
+    data["schema"] = 1
+    for claim in data["claims"].values():
+        for key in ("decision", "seed_checks", "seed_offset", "runs_computed_at"):
+            claim.pop(key, None)
+        claim["negative_control"].pop("decision", None)
+    (tmp_path / "latest.json").write_text(json.dumps(data))
+    assert report.main([str(tmp_path)]) == 0
+    assert "a2020.one" in (tmp_path / "latest.md").read_text()
+
+
+def test_structured_decisions_and_margins_reach_the_json_and_the_table(tmp_path):
+    from sgdcheck.stats import at_least
+
+    payload = _payload("a2020.margin")
+    decision = at_least([1.0, 1.2, 1.1, 1.3], 0.5, what="gain")
+    payload.update(verdict=decision.verdict, reason=decision.reason, decision=decision.as_dict())
+    report.write(tmp_path, _header(tmp_path), [payload])
+    entry = report.load(tmp_path / "latest.json")["claims"]["a2020.margin"]
+    assert entry["decision"]["margin"] == pytest.approx(decision.margin)
+    assert entry["decision"]["interval"]["method"].startswith("Student t")
+    row = next(line for line in (tmp_path / "latest.md").read_text().splitlines() if line.startswith("| [a2020.margin]"))
+    assert f"{decision.margin_halfwidths:+.2g} hw" in row
+    history = json.loads((tmp_path / "history.jsonl").read_text().splitlines()[-1])
+    assert history["verdicts"]["a2020.margin"]["margin"] == pytest.approx(decision.margin)
+
+
+def test_entries_from_runs_of_another_commit_are_named_in_the_header(tmp_path):
+    payload = _payload("a2020.old")
+    payload["runs_computed_at"] = ["0ldc0mm1t"]
+    report.write(tmp_path, _header(tmp_path), [payload])
+    assert "read cached runs computed at `0ldc0mm1t`" in (tmp_path / "latest.md").read_text()

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from sgdcheck import InvalidArgumentError
-from sgdcheck.stats import (INCONCLUSIVE, REFUTED, REPLICATED, Interval, Verdict, binomial_interval, combine, compare,
+from sgdcheck.stats import (INCONCLUSIVE, REFUTED, REPLICATED, Interval, Verdict, at_most, binomial_interval, combine, compare,
                             fit_loglog_slope, holds, holds_for_all, mean_interval, precondition, proportion, within)
 
 
@@ -65,3 +65,61 @@ def test_loglog_slope():
 def test_verdict_names_are_checked():
     with pytest.raises(InvalidArgumentError):
         Verdict("confirmed", "")
+
+
+def test_verdicts_carry_their_numbers_and_margin():
+    inside = compare(_interval(0.4, 0.6), 0.0, 1.0, what="x")
+    assert inside.margin == pytest.approx(0.4) and inside.margin_halfwidths == pytest.approx(4.0)
+    assert inside.as_dict()["interval"]["low"] == 0.4 and inside.as_dict()["predicted"] == {"low": 0.0, "high": 1.0}
+    outside = compare(_interval(1.2, 1.5), 0.0, 1.0)
+    assert outside.verdict == REFUTED and outside.margin == pytest.approx(0.2)
+    on_bound = compare(_interval(-0.225, 0.006), low=0.0)
+    assert on_bound.verdict == INCONCLUSIVE and on_bound.margin == pytest.approx(-0.006)
+    assert Verdict.from_dict(inside.as_dict()).margin == inside.margin
+
+
+@pytest.mark.parametrize("low, high, claimed, verdict", [
+    (0.1, 2.0, "greater", REPLICATED),      # above 0, reaches the size that counts
+    (0.1, 0.9, "greater", REFUTED),         # real but smaller than the size that counts
+    (-0.5, 0.5, "greater", REFUTED),        # inside +-1: no effect of the claimed size
+    (-2.0, -1.5, "greater", REFUTED),       # the other sign
+    (-0.5, 1.5, "greater", INCONCLUSIVE),   # holds both 0 and the size that counts
+    (-2.0, -0.1, "less", REPLICATED),
+    (-0.5, 0.5, "none", REPLICATED),
+    (0.2, 1.5, "none", REFUTED),
+    (-0.5, 1.5, "none", INCONCLUSIVE),
+])
+def test_effect_with_a_smallest_size_that_counts(low, high, claimed, verdict, monkeypatch):
+    import sgdcheck.stats as stats
+    monkeypatch.setattr(stats, "mean_interval", lambda values, confidence=0.95: _interval(low, high))     # any level
+    result = stats.effect([0.0, 1.0], 1.0, claimed, what="gain")
+    assert result.verdict == verdict
+    assert (result.margin > 0) == (verdict != INCONCLUSIVE)
+
+
+def test_effect_rejects_a_missing_size_or_direction():
+    from sgdcheck.stats import effect
+    with pytest.raises(InvalidArgumentError, match="smallest effect"):
+        effect([1.0, 2.0], 0.0, "greater")
+    with pytest.raises(InvalidArgumentError, match="claimed"):
+        effect([1.0, 2.0], 0.1, "better")
+
+
+def test_combine_corrects_refutations_for_the_family():
+    barely = [1.02, 1.10, 1.06, 1.14, 1.08]        # t interval just above 1
+    single = at_most(barely, 1.0)
+    assert single.verdict == REFUTED
+    many = combine([single] + [at_most([0.1, 0.2, 0.15], 1.0)] * 9)
+    assert many.verdict == INCONCLUSIVE and many.correction == "Bonferroni over 10 parts"
+    assert combine([single, holds(True, "exact")]).verdict == REFUTED      # exact parts need no correction
+    nested = combine([combine([single]), at_most([0.1, 0.2, 0.15], 1.0)])
+    assert len(nested.parts) == 2 and nested.rule == "combine"
+
+
+def test_median_of_means_is_not_carried_by_one_extreme_sample():
+    from sgdcheck.stats import median_of_means
+    x = np.ones((100, 3))
+    x[7] = 1e6                                  # one rare chain
+    assert np.allclose(median_of_means(x, 10), 1.0) and x.mean(0)[0] > 1e4
+    with pytest.raises(InvalidArgumentError, match="blocks"):
+        median_of_means(x, 0)

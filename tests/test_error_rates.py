@@ -1,0 +1,25 @@
+"""A fast run of the error-rate simulation (the full table: python -m sgdcheck.error_rates)."""
+from sgdcheck.error_rates import GOAL, combine_rules, effect_rules, mean_rules, proportion_rules, table
+
+
+def _errors(rows):
+    return [r for r in rows if r.is_error]
+
+
+def test_mean_rules_keep_their_error_rates_at_the_bound():
+    rows = mean_rules(sizes=(3, 10), trials=1500, bootstrap_trials=1, seed=1)
+    t_rows = [r for r in _errors(rows) if r.interval == "Student t" and "skewed" not in r.truth]
+    assert t_rows and all(r.upper <= GOAL for r in t_rows), table(t_rows)
+
+
+def test_effect_and_proportion_rules_keep_their_error_rates():
+    rows = _errors(effect_rules(sizes=(5,), trials=2500, seed=2) + proportion_rules(sizes=(30, 500), trials=1500, seed=3))
+    assert all(r.upper <= GOAL for r in rows), table(rows)
+
+
+def test_combine_needs_its_correction():
+    rows = combine_rules(parts=(5,), trials=600, seed=4)
+    corrected = next(r for r in rows if r.interval == "Bonferroni" and r.what == "refuted")
+    plain = next(r for r in rows if r.interval == "uncorrected")
+    assert corrected.upper <= GOAL < plain.rate                  # five parts at 2.5% each: ~12% uncorrected
+    assert all(r.upper <= GOAL for r in rows if r.interval == "Bonferroni"), table(rows)
