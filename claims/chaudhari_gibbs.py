@@ -19,8 +19,15 @@ CLAIM = Claim(
     paper={"stationary density": "exp(-beta f)/Z"},
     tolerance=Tolerance(atol=0.04, note="Kolmogorov-Smirnov distance of independent chains' end points; "
                                         "the sampling noise alone is about 0.01"),
+    notes="'Small alpha' is checked by the bias growing with the step: the KS distance of the 1-D well at "
+          "alpha = 0.05 minus that at alpha = 0.005, paired by seed. Until the disjoint-seed check the coarse step "
+          "was 0.02 and its 1-D distance was compared with the maximum over the 1-D well and both 2-D marginals: "
+          "on seeds 1000-1004 that came out undecided (0.007 [-0.002, 0.016]), and 1-D against 1-D at 0.02 was "
+          "still within the KS sampling noise (~0.009 at 10,000 chains). At 0.05 (still stable: GD on this well "
+          "needs alpha < 2/44 only beyond |x| = 2, where exp(-beta f) is ~1e-12) the difference is 0.024-0.025 on "
+          "seeds 0-4, 1000-1004 and 2000-2004.",
 )
-BETA, ALPHA, COARSE = 3.0, 0.005, 0.02
+BETA, ALPHA, COARSE = 3.0, 0.005, 0.05
 GRID = np.linspace(-3, 3, 6001)
 
 
@@ -51,7 +58,7 @@ def test_gibbs(scale, evidence):
     two = DoubleWell(2, tilt=0.2, coupling=0.5)
     cdf1, wrong1 = gibbs_cdf_1d(one, BETA, GRID), gibbs_cdf_1d(one, 2 * BETA, GRID)
     cdf2, wrong2 = _marginal_cdfs_2d(two, BETA), _marginal_cdfs_2d(two, 2 * BETA)
-    ks, ks_wrong, ks_coarse = [], [], []
+    ks, ks_wrong, ks_coarse, ks_fine = [], [], [], []
     for seed in scale.seeds:
         rng = np.random.default_rng(seed)
         end1 = langevin(one, rng.uniform(-2, 2, (chains, 1)), ALPHA, 1 / BETA, steps, rng).x[:, 0]
@@ -60,15 +67,15 @@ def test_gibbs(scale, evidence):
         ks.append(max(_ks(end1, cdf1), _ks(end2[:, 0], cdf2[0]), _ks(end2[:, 1], cdf2[1])))
         ks_wrong.append(max(_ks(end1, wrong1), _ks(end2[:, 0], wrong2[0]), _ks(end2[:, 1], wrong2[1])))
         ks_coarse.append(_ks(coarse, cdf1))
+        ks_fine.append(_ks(end1, cdf1))
         if seed == scale.seeds[0]:
             hist, edges = np.histogram(end1, bins=60, range=(-2.5, 2.5), density=True)
     evidence.record(ks_distance=float(np.mean(ks)), ks_sampling_noise_scale=float(0.87 / np.sqrt(chains)),
                     ks_distance_at_coarse_alpha=float(np.mean(ks_coarse)), ks_distance_vs_wrong_beta=float(np.mean(ks_wrong)))
     evidence.record(**{"stationary density": shown(float(np.mean(ks)), f"KS distance {np.mean(ks):.4f} "
                                                                        f"(sampling noise ~{0.87 / np.sqrt(chains):.4f})")})
-    evidence.finding(f"The discretisation bias grows with the step: KS distance {np.mean(ks):.4f} at alpha = {ALPHA} "
-                     f"(max over the 1-D well and both 2-D marginals) and {np.mean(ks_coarse):.4f} at alpha = {COARSE} "
-                     f"(1-D well, beta = {BETA}).")
+    evidence.finding(f"The discretisation bias grows with the step: on the 1-D well (beta = {BETA}) the KS distance "
+                     f"is {np.mean(ks_fine):.4f} at alpha = {ALPHA} and {np.mean(ks_coarse):.4f} at alpha = {COARSE}.")
     centres = 0.5 * (edges[1:] + edges[:-1])
     evidence.figure("density", figure("Langevin chain vs Gibbs density exp(-beta f)/Z", [
         panel(f"f = (x^2 - 1)^2 + 0.3 x, beta = {BETA}, alpha = {ALPHA}", "x", "density",
@@ -78,7 +85,8 @@ def test_gibbs(scale, evidence):
     ]))
     tol = CLAIM.tolerance.atol
     verdict = combine([at_most(ks, tol, what="max KS distance (1-D, both 2-D marginals)"),
-                       at_least(np.subtract(ks_coarse, ks), 0.0, what=f"KS(alpha={COARSE}) - KS(alpha={ALPHA})")])
+                       at_least(np.subtract(ks_coarse, ks_fine), 0.0,
+                                what=f"1-D well: KS(alpha={COARSE}) - KS(alpha={ALPHA})")])
     evidence.conclude(CLAIM, verdict,
                       seeds=scale.seeds,
                       negative_control=("the stationary density is exp(-2 beta f)/Z",
