@@ -6,7 +6,9 @@ worst case for a false replication), where it holds or fails by a stated amount 
 replicate or to refute), and the rates of each verdict are counted. A rate is reported with its
 exact 95% upper bound, so "<= 5%" is claimed only where the simulation shows it.
 
-    python -m sgdcheck.error_rates --trials 4000 --out docs/error-rates.md
+    python -m sgdcheck.error_rates --trials 4000 --out table.md
+
+(docs/error-rates.md holds the table with its reading.)
 
 Data are Normal(mu, 1) unless stated (sd = 1, so shifts are in standard deviations); the skewed rows
 use a centred Gamma(2) scaled to sd 1, which is where a bootstrap or a t interval can drift from its

@@ -214,7 +214,8 @@ class EvidenceCollector:
             return
         header = report_module.run_header(config.getoption("--scale"),
                                           _device_label(resolve_device(config.getoption("--device"))),
-                                          Path(config.rootpath), " ".join(["pytest", *sys.argv[1:]]))
+                                          Path(config.rootpath), " ".join(["pytest", *sys.argv[1:]]),
+                                          seed_offset=config.getoption("seed_offset"))
         try:
             state["written"] = report_module.write(folder, header, state["payloads"])
         except (ReportError, OSError) as error:

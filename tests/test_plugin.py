@@ -63,6 +63,7 @@ def test_scale_option_and_strict_markers(pytester):
     assert entry["seeds"] == list(range(10)) and entry["measured"]["first_seed"] == 0     # the entry stays
     check, = entry["seed_checks"]
     assert check["seeds"] == list(range(100, 110)) and check["agrees"] and check["seed_offset"] == 100
+    assert data["runs"][check["run_id"]]["seed_offset"] == 100
     assert "✅ same" in (pytester.path / "out" / "latest.md").read_text()
     assert pytester.runpytest_subprocess("--scale", "huge").ret == pytest.ExitCode.USAGE_ERROR
     pytester.makepyfile(test_marker="import pytest\n@pytest.mark.gpu\ndef test_x():\n    pass\n")
