@@ -547,6 +547,9 @@ def _merge_locked(report_dir: Path, other: dict, other_dir: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["diff"]:
+        return _diff_main(argv[1:])
     parser = argparse.ArgumentParser(prog="sgdcheck-report",
                                      description="Redraw a replication report (Markdown and figures) from its JSON.")
     parser.add_argument("report_dir", nargs="?", default="reports")
@@ -560,6 +563,28 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(f"wrote {path}")
     return 0
+
+
+def _diff_main(argv: list[str]) -> int:
+    from . import diff
+
+    parser = argparse.ArgumentParser(prog="sgdcheck-report diff",
+                                     description="What changed between two reports (folders or latest.json files); "
+                                                 "exit status 1 on a verdict change that no known marker declares.")
+    parser.add_argument("old")
+    parser.add_argument("new")
+    parser.add_argument("--output", help="also write the Markdown here (e.g. $GITHUB_STEP_SUMMARY)")
+    args = parser.parse_args(argv)
+    try:
+        text, status = diff.run(args.old, args.new)
+    except ReportError as error:
+        print(f"sgdcheck-report diff: {error}", file=sys.stderr)
+        return 2
+    print(text)
+    if args.output:
+        with open(args.output, "a") as out:
+            out.write(text + "\n")
+    return status
 
 
 if __name__ == "__main__":

@@ -201,3 +201,32 @@ def test_entries_from_runs_of_another_commit_are_named_in_the_header(tmp_path):
     payload["runs_computed_at"] = ["0ldc0mm1t"]
     report.write(tmp_path, _header(tmp_path), [payload])
     assert "read cached runs computed at `0ldc0mm1t`" in (tmp_path / "latest.md").read_text()
+
+
+def test_diff_lists_flips_moves_and_fails_only_on_unexpected_ones(tmp_path, capsys):
+    from sgdcheck.stats import at_least
+
+    def payload(claim_id, values, verdict=None, known=None, control="refuted"):
+        p = _payload(claim_id)
+        decision = at_least(values, 0.5, what="gain")
+        p.update(verdict=verdict or decision.verdict, reason=decision.reason, decision=decision.as_dict(),
+                 known_refutation=known)
+        p["negative_control"]["verdict"] = control
+        return p
+
+    old, new = tmp_path / "old", tmp_path / "new"
+    report.write(old, _header(tmp_path), [payload("a2020.same", [1.0, 1.1, 1.2]), payload("a2020.flip", [1.0, 1.1, 1.2]),
+                                         payload("a2020.gone", [1.0, 1.1, 1.2])])
+    report.write(new, _header(tmp_path), [payload("a2020.same", [2.0, 2.1, 2.2]), payload("a2020.flip", [0.0, 0.1, 0.05]),
+                                         payload("a2020.new", [1.0, 1.1, 1.2])])
+    assert report.main(["diff", str(old), str(new)]) == 1                  # a2020.flip: replicated -> refuted
+    text = capsys.readouterr().out
+    assert "**1 unexpected verdict change(s)**" in text and "a2020.flip" in text
+    assert "| a2020.same | gain |" in text                                  # moved beyond its interval
+    assert "Added: `a2020.new`" in text and "Gone: `a2020.gone`" in text
+    report.write(new, _header(tmp_path), [payload("a2020.flip", [0.0, 0.1, 0.05], known="the paper is wrong here")])
+    assert report.main(["diff", str(old / "latest.json"), str(new), "--output", str(tmp_path / "summary.md")]) == 0
+    assert "expected" in (tmp_path / "summary.md").read_text()
+    report.write(new, _header(tmp_path), [payload("a2020.flip", [0.0, 0.1, 0.05], known="x", control="inconclusive")])
+    assert report.main(["diff", str(old), str(new)]) == 1                  # a control that stops being refuted
+    assert report.main(["diff", str(old), str(tmp_path / "nowhere")]) == 2
