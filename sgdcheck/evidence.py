@@ -75,7 +75,7 @@ class Evidence:
             "negative_control": {"statement": control_statement, "verdict": control.verdict,
                                  "reason": control.reason, "decision": jsonable(control.as_dict())},
             "scale": self.scale.name,
-            "seed_offset": getattr(self.scale, "seed_offset", 0),
+            "seed_offset": self.scale.seed_offset,
             "runs_computed_at": served_commits(),
             "seeds": jsonable(list(seeds)),
             "device": self.device,

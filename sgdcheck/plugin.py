@@ -29,24 +29,24 @@ MARKERS = {
     "property": "property-based test with hypothesis",
 }
 STASH = pytest.StashKey[dict]()
+OPTIONS = {  # the defaults of the options; a session that changes one runs claims
+    "scale": "smoke", "seed_offset": 0, "device": "auto", "report_dir": None, "no_report": False}
 
 
 def pytest_addoption(parser):
     group = parser.getgroup("sgdcheck", "sgdcheck claims")
-    group.addoption("--scale", choices=SCALE_NAMES, default="smoke",
+    group.addoption("--scale", choices=SCALE_NAMES, default=OPTIONS["scale"],
                     help="size of every experiment: smoke (CI), full (CPU, hours), paper (the papers' setups)")
-    group.addoption("--seed-offset", type=int, default=0, metavar="K",
+    group.addoption("--seed-offset", type=int, default=OPTIONS["seed_offset"], metavar="K",
                     help="run every claim on seeds K, K+1, ... instead of 0, 1, ... (a disjoint set for K large "
                          "enough); the verdicts are recorded as a check of the report's entries")
-    group.addoption("--device", choices=("auto", "cpu", "cuda"), default="auto",
+    group.addoption("--device", choices=("auto", "cpu", "cuda"), default=OPTIONS["device"],
                     help="where networks train: auto picks cuda when available")
-    group.addoption("--report-dir", default=None,
+    group.addoption("--report-dir", default=OPTIONS["report_dir"],
                     help="where latest.json / latest.md / figures go (default: reports/ for smoke, "
                          "reports/<scale>/ otherwise, under the rootdir)")
     group.addoption("--no-report", action="store_true", help="write no report files")
 
-
-OPTIONS = {"scale": "smoke", "seed_offset": 0, "device": "auto", "report_dir": None, "no_report": False}
 
 
 def pytest_configure(config):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -27,9 +28,9 @@ from pathlib import Path
 
 from .errors import ReportError
 from .figures import render
-from .fingerprint import code_commit, git
+from .fingerprint import code_commit
 from .quantity import display
-from .stats import INCONCLUSIVE, REFUTED, REPLICATED, Verdict, combine
+from .stats import INCONCLUSIVE, REFUTED, REPLICATED, Verdict, combine, decided_by
 
 SCHEMA = 2
 READABLE_SCHEMAS = (1, 2)
@@ -126,10 +127,7 @@ def claim_entries(payloads: list[dict], run_id: str) -> dict[str, dict]:
 def _case_verdict(case: dict, outcome: dict) -> Verdict:
     """A case's verdict (or its control's) as data, labelled with the case; schema 1 entries have no numbers."""
     decision = outcome.get("decision") or {"verdict": outcome["verdict"], "reason": outcome["reason"]}
-    verdict = Verdict.from_dict(decision)
-    return Verdict(verdict.verdict, _labelled(case, outcome["reason"]), verdict.rule, verdict.what,
-                   verdict.interval, verdict.predicted, verdict.margin, verdict.margin_halfwidths, verdict.parts,
-                   verdict.correction)
+    return dataclasses.replace(Verdict.from_dict(decision), reason=_labelled(case, outcome["reason"]))
 
 
 def _over_cases(verdicts: list[Verdict], control: bool = False) -> Verdict:
@@ -141,11 +139,8 @@ def _over_cases(verdicts: list[Verdict], control: bool = False) -> Verdict:
         return combine(verdicts)
     failed = [v for v in verdicts if v.verdict != REFUTED]
     deciding = failed or verdicts
-    scored = [v for v in deciding if v.margin_halfwidths is not None]
-    key = min(scored, key=lambda v: v.margin_halfwidths) if scored else None
-    return Verdict(failed[0].verdict if failed else REFUTED, "; ".join(v.reason for v in deciding), "cases",
-                   key.what if key else "", key.interval if key else None, key.predicted if key else None,
-                   key.margin if key else None, key.margin_halfwidths if key else None, tuple(verdicts))
+    return decided_by(failed[0].verdict if failed else REFUTED, "; ".join(v.reason for v in deciding), "cases",
+                      deciding, min, verdicts)
 
 
 def _measured(cases: list[dict]):
@@ -292,7 +287,8 @@ def _write_locked(report_dir: Path, header: dict, entries: dict) -> Path:
     report = merge(previous, header, entries)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=report_dir))
     try:
-        figures = _render_figures(report, staging, only=set(entries))
+        replaced = {cid for cid, c in report["claims"].items() if c["run_id"] == header["run_id"]}
+        figures = _render_figures(report, staging, only=replaced)       # seed checks draw nothing
         (staging / "latest.md").write_text(markdown(report))
         (staging / "latest.json").write_text(json.dumps(report, indent=1, sort_keys=False) + "\n")
         history_line = json.dumps({"run": header, "verdicts": {

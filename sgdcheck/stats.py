@@ -245,11 +245,11 @@ def effect(values, smallest: float, claimed: str, confidence: float = 0.95, what
         lo, hi = interval.low, interval.high
         # a difference may show in either direction: its interval is taken at 1 - (1 - c)/2 (Bonferroni over
         # the two directions), so that a true effect of 0 is refuted with probability <= (1 - c)/2
-        two_sided = mean_interval(values, 1 - (1 - confidence) / 2)
-        wide_lo, wide_hi = two_sided.low, two_sided.high
         if -d < lo and hi < d:
             verdict, margin, why = REPLICATED, min(lo + d, d - hi), f"inside +-{_fmt(d)}: no difference of that size"
-        elif (wide_lo > 0 and wide_hi >= d) or (wide_hi < 0 and wide_lo <= -d):
+        elif ((two_sided := mean_interval(values, 1 - (1 - confidence) / 2)).low > 0 and two_sided.high >= d) or \
+                (two_sided.high < 0 and two_sided.low <= -d):
+            wide_lo, wide_hi = two_sided.low, two_sided.high
             interval = two_sided
             verdict, margin = REFUTED, (wide_lo if wide_lo > 0 else -wide_hi)
             why = f"a difference (at {two_sided.confidence:.1%}, either direction), reaching beyond +-{_fmt(d)}"
@@ -351,14 +351,21 @@ def combine(verdicts: Sequence[Verdict | None], preconditions: Sequence[Verdict 
         verdict, deciding, pick = INCONCLUSIVE, undecided, max
     else:
         verdict, deciding, pick = REPLICATED, parts, min   # the part nearest to flipping
-    scored = [p for p in deciding if p.margin_halfwidths is not None]
-    key = pick(scored, key=lambda p: p.margin_halfwidths) if scored else None
     reason = "; ".join(p.reason for p in deciding)
     if correction and verdict != REPLICATED:
         reason += f" ({correction})"
-    return Verdict(verdict, reason, "combine", key.what if key else "", key.interval if key else None,
-                   key.predicted if key else None, key.margin if key else None,
-                   key.margin_halfwidths if key else None, tuple(parts), correction)
+    return decided_by(verdict, reason, "combine", deciding, pick, tuple(parts), correction)
+
+
+def decided_by(verdict: str, reason: str, rule: str, deciding, pick, parts, correction: str = "") -> Verdict:
+    """A verdict of several parts that takes its numbers (what, interval, prediction, margin) from the deciding
+    part that `pick` (min: the nearest to flipping; max: the most decisive) chooses by margin."""
+    scored = [p for p in deciding if p.margin_halfwidths is not None]
+    key = pick(scored, key=lambda p: p.margin_halfwidths) if scored else None
+    if key is None:
+        return Verdict(verdict, reason, rule, parts=tuple(parts), correction=correction)
+    return Verdict(verdict, reason, rule, key.what, key.interval, key.predicted, key.margin, key.margin_halfwidths,
+                   tuple(parts), correction)
 
 
 def median_of_means(samples, blocks: int, axis: int = 0) -> np.ndarray:
