@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from . import report as report_module
+from .report import results
 from .errors import ReportError, SgdcheckError
 from .evidence import Evidence, read_payload
 from .scale import SCALE_NAMES, get_scale
@@ -89,7 +89,7 @@ def _check_storage(config):
         raise pytest.UsageError(str(error)) from None
     folder = _report_dir(config)
     if folder is not None:
-        problem = report_module.unwritable(folder)
+        problem = results.unwritable(folder)
         if problem:
             origin = "--report-dir" if config.getoption("report_dir") else "the default of --scale"
             raise pytest.UsageError(f"the report folder {folder} (set by {origin}) {problem}; "
@@ -212,12 +212,12 @@ class EvidenceCollector:
         folder = _report_dir(config)
         if folder is None:
             return
-        header = report_module.run_header(config.getoption("--scale"),
+        header = results.run_header(config.getoption("--scale"),
                                           _device_label(resolve_device(config.getoption("--device"))),
                                           Path(config.rootpath), " ".join(["pytest", *sys.argv[1:]]),
                                           seed_offset=config.getoption("seed_offset"))
         try:
-            state["written"] = report_module.write(folder, header, state["payloads"])
+            state["written"] = results.write(folder, header, state["payloads"])
         except (ReportError, OSError) as error:
             state["error"] = f"no report written: {error}"
 
@@ -225,15 +225,14 @@ class EvidenceCollector:
         state = config.stash.get(STASH, None)
         if not state or not state["payloads"]:
             return
-        entries = report_module.claim_entries(state["payloads"], run_id="")
+        rows = results.summary_rows(state["payloads"])
         write = terminalreporter.write_line
         terminalreporter.section("sgdcheck verdicts")
-        width = max(len(cid) for cid in entries)
+        width = max(len(row["id"]) for row in rows)
         write(f"{'claim':<{width}}  {'verdict':<20}  {'control':<12}  measured  (paper)")
-        for cid, entry in sorted(entries.items()):
-            known = " (known)" if report_module.is_known(entry) else ""
-            write(f"{cid:<{width}}  {entry['verdict'] + known:<20}  {entry['negative_control']['verdict']:<12}  "
-                  f"{report_module.headline(entry, 'measured', 80)}  ({report_module.headline(entry, 'paper', 50)})")
+        for row in rows:
+            verdict = row["verdict"] + (" (known)" if row["known"] else "")
+            write(f"{row['id']:<{width}}  {verdict:<20}  {row['control']:<12}  {row['measured']}  ({row['paper']})")
         if state.get("written"):
             write(f"report: {state['written']}")
         elif state.get("error"):

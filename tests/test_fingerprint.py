@@ -47,6 +47,6 @@ def test_an_edit_of_the_training_code_is_a_cache_miss(tmp_path):
     assert before == source_fingerprint("runs", PACKAGE)
     edited = source_fingerprint.__wrapped__("runs", copy)
     assert edited != before
-    (copy / "report.py").write_text((copy / "report.py").read_text() + "\n# a report change\n")
+    (copy / "report" / "results.py").write_text((copy / "report" / "results.py").read_text() + "\n# a report change\n")
     (copy / "stats.py").write_text((copy / "stats.py").read_text() + "\n# a verdict change\n")
     assert source_fingerprint.__wrapped__("runs", copy) == edited          # no retraining for those

@@ -2,7 +2,8 @@ import json
 
 import pytest
 
-from sgdcheck import ReportError, report
+from sgdcheck import ReportError
+from sgdcheck.report import cli, results as report
 from sgdcheck.figures import figure, panel, series
 
 
@@ -98,9 +99,9 @@ def test_a_failure_while_writing_leaves_the_previous_report_intact(tmp_path, mon
 def test_redraw_from_json(tmp_path):
     report.write(tmp_path, _header(tmp_path), [_payload("a2020.one", with_figure=True)])
     (tmp_path / "latest.md").unlink()
-    assert report.main([str(tmp_path)]) == 0
+    assert cli.main([str(tmp_path)]) == 0
     assert (tmp_path / "latest.md").exists()
-    assert report.main([str(tmp_path / "missing")]) == 2
+    assert cli.main([str(tmp_path / "missing")]) == 2
 
 
 def test_json_is_plain(tmp_path):
@@ -124,17 +125,17 @@ def test_merge_folds_another_machines_report_in_claim_by_claim(tmp_path):
     here, there = tmp_path / "here", tmp_path / "there"
     report.write(here, _header(tmp_path), [_payload("a2020.one"), _payload("a2020.two")])
     report.write(there, report.run_header("paper", "cuda", tmp_path), [_payload("a2020.two", with_figure=True)])
-    assert report.main([str(here), "--merge", str(there)]) == 0
+    assert cli.main([str(here), "--merge", str(there)]) == 0
     merged = report.load(here / "latest.json")
     assert set(merged["claims"]) == {"a2020.one", "a2020.two"}
     assert merged["runs"][merged["claims"]["a2020.two"]["run_id"]]["scale"] == "paper"
     assert merged["runs"][merged["claims"]["a2020.one"]["run_id"]]["scale"] == "smoke"
     assert len((here / "history.jsonl").read_text().splitlines()) == 2
-    assert report.main([str(here), "--merge", str(tmp_path / "nothing")]) == 2
+    assert cli.main([str(here), "--merge", str(tmp_path / "nothing")]) == 2
 
 
 def _write_claim(folder, claim_id, rounds):
-    from sgdcheck import report as r
+    from sgdcheck.report import results as r
     for _ in range(rounds):
         r.write(folder, r.run_header("smoke", "cpu", folder), [_payload(claim_id)])
 
@@ -163,7 +164,7 @@ def test_a_corrupt_report_keeps_this_runs_evidence_in_a_side_file(tmp_path):
     assert "a2020.one" in report.load(side)["claims"]
     assert (tmp_path / "latest.json").read_text() == "{ not json"           # nothing half-written
     (tmp_path / "latest.json").unlink()
-    assert report.main([str(tmp_path), "--merge", str(side)]) == 0            # folded in once repaired
+    assert cli.main([str(tmp_path), "--merge", str(side)]) == 0            # folded in once repaired
     assert "a2020.one" in report.load(tmp_path / "latest.json")["claims"]
 
 
@@ -176,7 +177,7 @@ def test_schema_1_reports_are_still_read_and_drawn(tmp_path):
             claim.pop(key, None)
         claim["negative_control"].pop("decision", None)
     (tmp_path / "latest.json").write_text(json.dumps(data))
-    assert report.main([str(tmp_path)]) == 0
+    assert cli.main([str(tmp_path)]) == 0
     assert "a2020.one" in (tmp_path / "latest.md").read_text()
 
 
@@ -219,14 +220,14 @@ def test_diff_lists_flips_moves_and_fails_only_on_unexpected_ones(tmp_path, caps
                                          payload("a2020.gone", [1.0, 1.1, 1.2])])
     report.write(new, _header(tmp_path), [payload("a2020.same", [2.0, 2.1, 2.2]), payload("a2020.flip", [0.0, 0.1, 0.05]),
                                          payload("a2020.new", [1.0, 1.1, 1.2])])
-    assert report.main(["diff", str(old), str(new)]) == 1                  # a2020.flip: replicated -> refuted
+    assert cli.main(["diff", str(old), str(new)]) == 1                  # a2020.flip: replicated -> refuted
     text = capsys.readouterr().out
     assert "**1 unexpected verdict change(s)**" in text and "a2020.flip" in text
     assert "| a2020.same | gain |" in text                                  # moved beyond its interval
     assert "Added: `a2020.new`" in text and "Gone: `a2020.gone`" in text
     report.write(new, _header(tmp_path), [payload("a2020.flip", [0.0, 0.1, 0.05], known="the paper is wrong here")])
-    assert report.main(["diff", str(old / "latest.json"), str(new), "--output", str(tmp_path / "summary.md")]) == 0
+    assert cli.main(["diff", str(old / "latest.json"), str(new), "--output", str(tmp_path / "summary.md")]) == 0
     assert "expected" in (tmp_path / "summary.md").read_text()
     report.write(new, _header(tmp_path), [payload("a2020.flip", [0.0, 0.1, 0.05], known="x", control="inconclusive")])
-    assert report.main(["diff", str(old), str(new)]) == 1                  # a control that stops being refuted
-    assert report.main(["diff", str(old), str(tmp_path / "nowhere")]) == 2
+    assert cli.main(["diff", str(old), str(new)]) == 1                  # a control that stops being refuted
+    assert cli.main(["diff", str(old), str(tmp_path / "nowhere")]) == 2

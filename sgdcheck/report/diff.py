@@ -12,8 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .report import VERDICT_MARK, is_known, load, margin_text
-from .stats import REFUTED
+from ..stats import REFUTED
+from .entries import is_known
+from .results import load
+from .text import VERDICT_MARK, margin_text
 
 
 @dataclass

@@ -1,0 +1,54 @@
+"""`sgdcheck-report`: redraw a report from its JSON, fold another machine's report in, or diff two reports."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..errors import ReportError
+from . import diff
+from .results import merge_reports, redraw
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["diff"]:
+        return diff_main(argv[1:])
+    parser = argparse.ArgumentParser(prog="sgdcheck-report",
+                                     description="Redraw a replication report (Markdown, HTML dashboard and figures) "
+                                                 "from its JSON. 'sgdcheck-report diff OLD NEW' compares two reports.")
+    parser.add_argument("report_dir", nargs="?", default="reports")
+    parser.add_argument("--merge", metavar="OTHER_DIR",
+                        help="first fold the report in OTHER_DIR (e.g. one written on another machine) into it")
+    args = parser.parse_args(argv)
+    try:
+        path = merge_reports(Path(args.report_dir), Path(args.merge)) if args.merge else redraw(Path(args.report_dir))
+    except ReportError as error:
+        print(f"sgdcheck-report: {error}", file=sys.stderr)
+        return 2
+    print(f"wrote {path} and {path.with_name('index.html')}")
+    return 0
+
+
+def diff_main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="sgdcheck-report diff",
+                                     description="What changed between two reports (folders or latest.json files); "
+                                                 "exit status 1 on a verdict change that no known marker declares.")
+    parser.add_argument("old")
+    parser.add_argument("new")
+    parser.add_argument("--output", help="also write the Markdown here (e.g. $GITHUB_STEP_SUMMARY)")
+    args = parser.parse_args(argv)
+    try:
+        text, status = diff.run(args.old, args.new)
+    except ReportError as error:
+        print(f"sgdcheck-report diff: {error}", file=sys.stderr)
+        return 2
+    print(text)
+    if args.output:
+        with open(args.output, "a") as out:
+            out.write(text + "\n")
+    return status
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

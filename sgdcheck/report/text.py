@@ -1,0 +1,70 @@
+"""Short texts of report values, shared by the Markdown, the HTML, the diff and the terminal summary."""
+from __future__ import annotations
+
+import json
+
+from ..quantity import display
+from ..stats import INCONCLUSIVE, REFUTED, REPLICATED
+from .entries import measurements, paired
+
+VERDICT_MARK = {REPLICATED: "✅ replicated", REFUTED: "❌ refuted", INCONCLUSIVE: "❔ inconclusive"}
+
+
+def headline(entry: dict, side: str, limit: int = 110) -> str:
+    """The summary-table text: 'quantity: value' for the paired quantities of one side."""
+    pairs = paired(entry)
+    if not pairs:
+        return short(measurements(entry) if side == "measured" else entry["paper"], limit)
+    index = 2 if side == "measured" else 1
+    return short("; ".join(f"{p[0]}: {plain(p[index])}" for p in pairs), limit)
+
+
+def plain(value) -> str:
+    """Text for a table cell: strings as they are, a quantity's text, numbers to 4 significant digits (the JSON
+    keeps all)."""
+    if isinstance(value, str):
+        return value
+    return display(value)
+
+
+def short(value, limit: int = 160) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def margin_text(decision: dict | None) -> str:
+    """'+2.3 hw' for a margin of 2.3 interval half-widths; '—' where the verdict has none (exact rules)."""
+    if not decision or decision.get("margin_halfwidths") is None:
+        return "—"
+    value = decision["margin_halfwidths"]
+    if isinstance(value, str):                       # "inf": an interval of zero width
+        return "exact" if not value.startswith("-") else "−exact"
+    return f"{value:+.2g} hw"
+
+
+def number(value) -> str:
+    if value is None:
+        return "open"
+    return f"{value:.4g}" if isinstance(value, (int, float)) else str(value)
+
+
+def decision_text(decision: dict) -> str:
+    """'what: estimate [low, high] (method) against [bounds]; margin m (+h hw)' for a verdict with numbers."""
+    interval, predicted = decision.get("interval") or {}, decision.get("predicted") or {}
+    bounds = f"[{number(predicted.get('low'))}, {number(predicted.get('high'))}]" if predicted else "—"
+    return (f"{decision.get('what') or 'the value'}: {number(interval.get('estimate'))} "
+            f"[{number(interval.get('low'))}, {number(interval.get('high'))}] ({interval.get('method', '')}) "
+            f"against {bounds}; margin {number(decision['margin'])} ({margin_text(decision)})"
+            f"{', ' + decision['correction'] if decision.get('correction') else ''}")
+
+
+def seed_checks_text(entry: dict) -> str:
+    checks = entry.get("seed_checks") or []
+    if not checks:
+        return "—"
+    return "; ".join(("✅ same" if k["agrees"] else f"❗ {k['verdict']} / control {k['negative_control']}")
+                     for k in checks)
+
+
+def anchor(claim_id: str) -> str:
+    return "".join(ch for ch in claim_id.lower() if ch.isalnum() or ch in "- ").replace(" ", "-")
