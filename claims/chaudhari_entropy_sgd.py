@@ -46,11 +46,11 @@ def _sharpness(record, config, x, y):
     return float(sharpness(trained_model(record, config), x, y, mse_loss, tol=1e-3, chunk_size=len(x)))
 
 
-@pytest.mark.gpu
-@pytest.mark.xdist_group("fashion-sgd")
-@pytest.mark.parametrize("step", [0.5])
-def test_entropy_sgd(step, scale, device, evidence):
-    evidence.device = device
+STEPS = (0.5,)
+
+
+def _configs(scale, device, step):
+    """SGD and Entropy-SGD runs of every seed at this step size."""
     base = replace(label_runs(scale, device)[0], lr=step)
     seeds = scale.seed_range(scale.pick(smoke=12, full=30))      # the effect is a few percent of the sharpness
     sgd_configs = [replace(base, seed=s) for s in seeds]
@@ -58,13 +58,26 @@ def test_entropy_sgd(step, scale, device, evidence):
                                optimizer_options=(("gamma", GAMMA), ("inner_steps", INNER), ("inner_lr", step),
                                                   ("noise", 1e-4)))
                        for c in sgd_configs]
+    return seeds, sgd_configs, entropy_configs
+
+
+def planned_runs(scale, device):
+    return [c for step in STEPS for part in _configs(scale, device, step)[1:] for c in part]
+
+
+@pytest.mark.gpu
+@pytest.mark.xdist_group("fashion-sgd")
+@pytest.mark.parametrize("step", STEPS)
+def test_entropy_sgd(step, scale, device, evidence):
+    evidence.device = device
+    seeds, sgd_configs, entropy_configs = _configs(scale, device, step)
     sgd, entropy = [cached_run(c) for c in sgd_configs], [cached_run(c) for c in entropy_configs]
     trained = reached_goal(sgd + entropy)
-    x, y = training_data(base)                # natural labels, first n images: the same for every seed
+    x, y = training_data(sgd_configs[0])      # natural labels, first n images: the same for every seed
     a_sgd = [_sharpness(r, c, x, y) for r, c in zip(sgd, sgd_configs)]
     a_entropy = [_sharpness(r, c, x, y) for r, c in zip(entropy, entropy_configs)]
     ratios = [float(np.log(e / s)) for e, s in zip(a_entropy, a_sgd)]
-    test_x, test_y = held_out(base)
+    test_x, test_y = held_out(sgd_configs[0])
     acc = lambda records, configs: [accuracy(trained_model(r, c), test_x, test_y) for r, c in zip(records, configs)]
     acc_sgd, acc_entropy = acc(sgd, sgd_configs), acc(entropy, entropy_configs)
     what = "log(sharpness Entropy-SGD / sharpness SGD)"

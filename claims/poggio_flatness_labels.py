@@ -13,6 +13,7 @@ from sgdcheck.curvature import mse_loss
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.geometry import flatness_radius
 from sgdcheck.runs import cached_run, trained_model, training_data
+from sgdcheck.run_sets import labelled_runs
 from sgdcheck.setups import label_runs
 
 CLAIM = Claim(
@@ -41,6 +42,10 @@ def _radii(scale, device, fraction, layer):
         out.append(float(flatness_radius(trained_model(record, config), x, y, mse_loss, eps=EPS, directions=DIRECTIONS,
                                          layer=layer, seed=config.seed)) if ok else np.nan)
     return out
+
+
+def planned_runs(scale, device):
+    return labelled_runs(scale, device)
 
 
 @pytest.mark.gpu

@@ -15,7 +15,8 @@ from sgdcheck import Claim, Source, at_most
 from sgdcheck import shown as as_shown
 from sgdcheck.curvature import mse_loss
 from sgdcheck.figures import figure, panel, series
-from sgdcheck.runs import cached_ensemble, trained_model, training_data
+from sgdcheck.run_sets import gd_minima
+from sgdcheck.runs import compute, trained_model, training_data
 from sgdcheck.setups import fashion_fnn
 
 CLAIM = Claim(
@@ -53,6 +54,10 @@ def _shape(gradients, batch, rng):
     return np.array([sps.kstest(z[:, j], "norm").statistic for j in range(z.shape[1])]), means
 
 
+def planned_runs(scale, device):
+    return gd_minima(scale, device, lrs=(0.5,))      # the minima of wu2018.gd-sharpness at eta = 0.5
+
+
 @pytest.mark.gpu
 @pytest.mark.xdist_group("fashion-gd")
 def test_gaussian_noise(scale, device, evidence):
@@ -60,7 +65,7 @@ def test_gaussian_noise(scale, device, evidence):
     config = fashion_fnn(scale, device).config
     x, y = training_data(config)
     # the asymptotic regime: minima of wu2018.gd-sharpness (GD, eta = 0.5), shared through the run cache
-    trained = {r["config"]["seed"]: r for r in cached_ensemble(config, scale.seeds[:5], [0.5])}
+    trained = {r["config"]["seed"]: r for r in compute(planned_runs(scale, device)[0])}
     shown = {}
     for seed in scale.seeds[:3]:
         model = trained_model(trained[seed], config)

@@ -46,6 +46,12 @@ def _configs(scale, device):
     return sgd, sgdl
 
 
+def planned_runs(scale, device):
+    """The SGD and SGDL runs; the loud-noise SGDL runs of the training part stop at a step read from these
+    runs, so they are trained when the claim runs."""
+    return [c for part in _configs(scale, device) for c in part]
+
+
 def _loss_at(record, step):
     return dict(record["history"]).get(step, np.nan)
 

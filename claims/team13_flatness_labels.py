@@ -13,6 +13,7 @@ from sgdcheck.curvature import mse_loss
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.geometry import flatness_radius, simplex_surface
 from sgdcheck.runs import cached_run, reached_goal, trained_model, training_data
+from sgdcheck.run_sets import labelled_runs
 from sgdcheck.setups import label_runs
 
 CLAIM = Claim(
@@ -35,6 +36,10 @@ def _runs(scale, device, fraction):
         record = cached_run(config)
         out.append((config, record, trained_model(record, config)))
     return out
+
+
+def planned_runs(scale, device):
+    return labelled_runs(scale, device)
 
 
 @pytest.mark.gpu

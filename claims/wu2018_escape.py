@@ -14,7 +14,8 @@ from sgdcheck import Claim, Source, at_most, combine, holds, precondition, shown
 from sgdcheck.curvature import mse_loss, non_uniformity, sharpness
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.escape import escape_probe
-from sgdcheck.runs import cached_ensemble, trained_model, training_data
+from sgdcheck.run_sets import gd_minima
+from sgdcheck.runs import compute, trained_model, training_data
 from sgdcheck.setups import fashion_fnn
 from sgdcheck.stability_diagram import box_bound
 
@@ -34,6 +35,10 @@ CLAIM = Claim(
 DROP = 0.2
 
 
+def planned_runs(scale, device):
+    return gd_minima(scale, device, lrs=(0.5,))      # the minima of wu2018.gd-sharpness at eta = 0.5
+
+
 @pytest.mark.gpu
 @pytest.mark.xdist_group("fashion-gd")
 def test_escape(scale, device, evidence):
@@ -46,7 +51,7 @@ def test_escape(scale, device, evidence):
     steps = scale.pick(smoke=1500, full=2000, paper=5000)
     x, y = training_data(config)
     cases, rows, trajectories = [], [], {}
-    for record in cached_ensemble(setup.config, scale.seeds[:5], [lr]):     # the runs of wu2018.gd-sharpness
+    for record in compute(planned_runs(scale, device)[0]):
         seed = record["config"]["seed"]
         if seed not in seeds:
             continue

@@ -9,7 +9,8 @@ import pytest
 from sgdcheck import Claim, Source, at_least, at_most, combine, precondition, shown
 from sgdcheck.curvature import mse_loss, sharpness
 from sgdcheck.figures import figure, panel, series
-from sgdcheck.runs import cached_ensemble, trained_model, training_data
+from sgdcheck.run_sets import gd_minima, gd_sharpness_lrs
+from sgdcheck.runs import compute, trained_model, training_data
 from sgdcheck.setups import fashion_fnn
 
 PAPER_TABLE_2 = {0.01: (53.5, 4.3), 0.05: (39.3, 0.5), 0.1: (19.6, 0.15), 0.5: (3.9, 0.0), 1.0: (1.9, 0.0),
@@ -31,11 +32,14 @@ CLAIM = Claim(
           "sharpens up to the bound before it converges.",
 )
 CLOSE, SLACK = 0.8, 1.05
-PAPER_LRS = (0.05, 0.1, 0.5, 1.0, 5.0)
 NOT_AT_PAPER_SCALE = ("eta = 0.01 is not run at paper scale: on one H100, full-batch GD on the 898,510-parameter "
                       "FNN took 4.4 ms a step (launch-bound) and eta = 0.05 needed 62,000-66,000 steps to reach a "
                       "loss of 1e-4; eta = 0.01 needs about five times as many (~3.2e5 steps, ~24 minutes), more "
                       "than one 10-minute device session.")
+
+
+def planned_runs(scale, device):
+    return gd_minima(scale, device)
 
 
 @pytest.mark.gpu
@@ -43,13 +47,12 @@ NOT_AT_PAPER_SCALE = ("eta = 0.01 is not run at paper scale: on one H100, full-b
 def test_gd_sharpness(scale, device, evidence):
     setup = fashion_fnn(scale, device)
     config = setup.config
-    lrs = scale.pick(smoke=(0.5, 1.0, 2.0), full=(0.5, 1.0, 2.0), paper=PAPER_LRS)
-    seeds = scale.seeds[:5]
+    lrs, seeds = gd_sharpness_lrs(scale), scale.seeds[:5]
     if scale.name == "paper":
         evidence.finding(NOT_AT_PAPER_SCALE)
     evidence.device = device
     # One ensemble per learning rate: the seeds train together and a fast rate does not wait for a slow one.
-    records = [record for lr in lrs for record in cached_ensemble(config, seeds, [lr])]
+    records = [record for ensemble in planned_runs(scale, device) for record in compute(ensemble)]
     x, y = training_data(config)
     by_lr = {lr: [] for lr in lrs}
     for record in records:

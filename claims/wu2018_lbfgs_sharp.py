@@ -39,11 +39,19 @@ CLAIM = Claim(
 GD_LR, SGD_LR, SGD_BATCH, DROP = 0.5, 0.2, 10, 0.2
 
 
+def _base(scale, device):
+    return fashion_fnn(scale, device, corrupt_extra=200, optimizer="lbfgs",
+                       max_steps=scale.pick(smoke=3000, full=5000, paper=20000)).config
+
+
+def planned_runs(scale, device):
+    return [replace(_base(scale, device), seed=seed) for seed in scale.seeds[:scale.pick(smoke=3, full=5)]]
+
+
 @pytest.mark.gpu
 def test_lbfgs_sharp(scale, device, evidence):
     evidence.device = device
-    base = fashion_fnn(scale, device, corrupt_extra=200, optimizer="lbfgs",
-                       max_steps=scale.pick(smoke=3000, full=5000, paper=20000)).config
+    base = _base(scale, device)
     seeds = scale.seeds[:scale.pick(smoke=3, full=5)]
     steps = scale.pick(smoke=1500, full=1500, paper=6000)
     rows, records, curves = [], [], {}

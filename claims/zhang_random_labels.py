@@ -12,6 +12,7 @@ from sgdcheck import shown
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.runs import cached_run, reached_goal, trained_model, training_data
 from sgdcheck.stats import precondition
+from sgdcheck.run_sets import labelled_runs
 from sgdcheck.setups import accuracy, held_out, label_runs
 
 CLAIM = Claim(
@@ -25,6 +26,10 @@ CLAIM = Claim(
           "trains to the loss goal and zero training error; a random-label run that ends its step budget (20,000 "
           "steps at smoke, 40,000 at full) with an image unfit counts against the claim.",
 )
+
+
+def planned_runs(scale, device):
+    return labelled_runs(scale, device)
 
 
 @pytest.mark.gpu

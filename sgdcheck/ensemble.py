@@ -15,6 +15,7 @@ import torch
 from torch.func import functional_call, grad_and_value, stack_module_state, vmap
 
 from .errors import InvalidArgumentError
+from . import progress
 from .train import TrainResult, sample_batches
 
 
@@ -68,6 +69,7 @@ def train_ensemble(build_model: Callable[[int], torch.nn.Module], seeds: Sequenc
                 current = torch.where(active, values.detach(), current)
                 active &= finite(current)
                 if (step - 1) % eval_every == 0:
+                    progress.step(step - 1, max_steps, float(current.max()), models=len(pairs))
                     for m in range(len(pairs)):
                         if int(steps[m]) == step - 1:
                             history[m].append((step - 1, float(current[m])))
@@ -87,6 +89,7 @@ def train_ensemble(build_model: Callable[[int], torch.nn.Module], seeds: Sequenc
             current = torch.where(moving, losses(params), current)
             active &= finite(current)
             if step % eval_every == 0 or step == max_steps:
+                progress.step(step, max_steps, float(current.max()), models=len(pairs))
                 for m in range(len(pairs)):
                     if moving[m]:
                         history[m].append((step, float(current[m])))

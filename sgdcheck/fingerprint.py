@@ -16,7 +16,7 @@ import subprocess
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent
-VERDICT_ONLY = frozenset({"stats", "errors", "jsonable"})
+VERDICT_ONLY = frozenset({"stats", "errors", "jsonable", "progress"})   # modules that cannot change a result
 
 
 def _sgdcheck_imports(module: str, package: Path) -> set[str]:

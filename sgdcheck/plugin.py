@@ -21,6 +21,8 @@ import pytest
 from .report import results
 from .errors import ReportError, SgdcheckError
 from .evidence import Evidence, read_payload
+from . import progress
+from .runs_plan import EXECUTORS, executor_parameters, planned_jobs, train_planned
 from .scale import SCALE_NAMES, get_scale
 
 MARKERS = {
@@ -30,7 +32,10 @@ MARKERS = {
 }
 STASH = pytest.StashKey[dict]()
 OPTIONS = {  # the defaults of the options; a session that changes one runs claims
-    "scale": "smoke", "seed_offset": 0, "device": "auto", "report_dir": None, "no_report": False}
+    "scale": "smoke", "seed_offset": 0, "device": "auto", "report_dir": None, "no_report": False,
+    "executor": "serial", "slurm_partition": None, "slurm_time": None, "slurm_gpus_per_task": None,
+    "slurm_config": None}
+PROGRESS_DIR = "SGDCHECK_PROGRESS_DIR"
 
 
 def pytest_addoption(parser):
@@ -46,6 +51,17 @@ def pytest_addoption(parser):
                     help="where latest.json / latest.md / figures go (default: reports/ for smoke, "
                          "reports/<scale>/ otherwise, under the rootdir)")
     group.addoption("--no-report", action="store_true", help="write no report files")
+    group.addoption("--executor", choices=EXECUTORS, default=OPTIONS["executor"],
+                    help="train the runs the selected claims declare (planned_runs) before they run: serial (no, "
+                         "each claim trains when it runs), local (submitit, one process per run), slurm (one job "
+                         "array); the claims then read the runs from the shared cache (SGDCHECK_CACHE)")
+    group.addoption("--slurm-partition", default=None, help="SLURM partition for --executor slurm")
+    group.addoption("--slurm-time", type=int, default=None, metavar="MINUTES",
+                    help="time limit of each SLURM task in minutes (also the local executor's timeout)")
+    group.addoption("--slurm-gpus-per-task", type=int, default=None, metavar="N", help="GPUs per SLURM task")
+    group.addoption("--slurm-config", default=None, metavar="FILE",
+                    help="a TOML file of further submitit parameters (slurm_account, slurm_mem, cpus_per_task, "
+                         "slurm_additional_parameters, ...); the options above override it")
 
 
 
@@ -58,8 +74,101 @@ def pytest_configure(config):
         raise pytest.UsageError(f"--seed-offset must be >= 0, got {config.getoption('seed_offset')}")
     if config.getoption("device") == "cuda":
         resolve_device("cuda")                  # a usage error now, not after the claims ran
+    if config.getoption("executor") != "serial":
+        try:
+            executor_parameters(config.getoption("executor"), _slurm_options(config))
+        except SgdcheckError as error:
+            raise pytest.UsageError(str(error)) from None
     if any(config.getoption(name) != default for name, default in OPTIONS.items()):
         _activate(config)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session):
+    _start_progress(session.config)          # before pytest-xdist starts its workers, after the terminal exists
+
+
+def _slurm_options(config) -> dict:
+    return {"partition": config.getoption("slurm_partition"), "time": config.getoption("slurm_time"),
+            "gpus_per_task": config.getoption("slurm_gpus_per_task"), "config": config.getoption("slurm_config")}
+
+
+def _start_progress(config):
+    """Where training progress goes: under pytest-xdist a file per worker that a thread on the controller
+    relays as one line per finished run; in one process, the terminal (a live status line on a TTY,
+    one line per finished run otherwise)."""
+    terminal = config.pluginmanager.get_plugin("terminalreporter")
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    if hasattr(config, "workerinput"):
+        folder = os.environ.get(PROGRESS_DIR)
+        if folder:
+            progress.set_sink(progress.FileSink(Path(folder) / f"{config.workerinput['workerid']}.jsonl"))
+        return
+    if terminal is None:
+        return
+    if getattr(config.option, "numprocesses", None):
+        import tempfile
+
+        folder = tempfile.mkdtemp(prefix="sgdcheck-progress-")
+        os.environ[PROGRESS_DIR] = folder
+        config.stash[STASH]["relay"] = progress.Relay(Path(folder), terminal.write_line).start()
+        return
+    config.stash[STASH]["sink"] = TerminalProgress(terminal, capture)
+    progress.set_sink(config.stash[STASH]["sink"])
+
+
+def pytest_unconfigure(config):
+    state = config.stash.get(STASH, None) if hasattr(config, "stash") else None
+    progress.set_sink(None)
+    if state and state.get("relay"):
+        import shutil
+
+        state["relay"].stop()
+        shutil.rmtree(state["relay"].folder, ignore_errors=True)
+        os.environ.pop(PROGRESS_DIR, None)
+
+
+class TerminalProgress:
+    """Progress on the terminal during a test (past pytest's capture): on a TTY the step of the run under way
+    on one line that is redrawn; one line per finished run (the only output under CI)."""
+
+    def __init__(self, terminal, capture):
+        self.terminal, self.capture = terminal, capture
+        self.live = terminal.isatty() and not os.environ.get("CI")
+
+    def __call__(self, event: dict) -> None:
+        if event["kind"] == "step" and not self.live:
+            return
+        with self._uncaptured():
+            if event["kind"] == "step":
+                self.terminal.rewrite(progress.status_line(event)[:self.terminal._tw.fullwidth - 1], erase=True)
+            else:
+                if self.live:
+                    self.terminal.rewrite("", erase=True)
+                self.terminal.write_line(progress.run_line(event))
+
+    def _uncaptured(self):
+        import contextlib
+
+        return self.capture.global_and_fixture_disabled() if self.capture else contextlib.nullcontext()
+
+
+def pytest_collection_finish(session):
+    """With --executor local or slurm: train every run the selected claims declare, all at once, before they run."""
+    config = session.config
+    if config.getoption("executor") == "serial":
+        return
+    scale = get_scale(config.getoption("--scale"), config.getoption("--seed-offset"))
+    device = resolve_device(config.getoption("--device"))
+    modules = list(dict.fromkeys(item.module for item in session.items
+                                 if getattr(item, "module", None) is not None and hasattr(item.module, "planned_runs")))
+    jobs = planned_jobs(modules, scale, device)
+    terminal = config.pluginmanager.get_plugin("terminalreporter")
+    write = terminal.write_line if terminal else print
+    try:
+        train_planned(jobs, config.getoption("executor"), _slurm_options(config), write=write)
+    except SgdcheckError as error:
+        raise pytest.UsageError(str(error)) from None
 
 
 def pytest_collection_modifyitems(config, items):

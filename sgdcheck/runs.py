@@ -13,13 +13,14 @@ process read are kept for its report (:func:`served_commits`).
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
 
 from . import data as data_module
-from . import optim
+from . import optim, progress
 from .curvature import mse_loss
 from .errors import CacheError, InvalidArgumentError
 from .fingerprint import code_commit, source_fingerprint
@@ -28,6 +29,8 @@ from .stats import Verdict, precondition
 from .ensemble import train_ensemble
 from .train import TrainResult, train, train_lbfgs
 
+EXECUTORS = ("serial", "local", "slurm")
+POLL_S = 1.0                        # how often run_many looks at its submitted jobs
 OPTIMIZERS = {"gd": optim.GD, "sgd": optim.SGD, "langevin": optim.Langevin, "adam": optim.Adam,
               "entropy-sgd": optim.EntropySGD}
 
@@ -143,7 +146,13 @@ def run_ensemble(config: RunConfig, seeds, lrs) -> list[dict]:
 
 def _ensemble_at(config: RunConfig, seeds, lrs, code: str) -> list[dict]:
     """run_ensemble; `code` (the source fingerprint) is only there to be part of the cache key."""
-    return run_ensemble(config, seeds, lrs)
+    job = Ensemble(config, seeds, lrs)
+    start = time.perf_counter()
+    with progress.running(job.label()):
+        records = run_ensemble(config, seeds, lrs)
+    progress.run_finished(job.label(), seconds=time.perf_counter() - start, runs=len(records),
+                          steps=max(r["steps"] for r in records), loss=max(r["loss"] for r in records))
+    return records
 
 
 def cached_ensemble(config: RunConfig, seeds, lrs, location=None) -> list[dict]:
@@ -218,7 +227,12 @@ def served_commits(clear: bool = True) -> list[str]:
 
 def _run_at(config: RunConfig, code: str) -> dict:
     """run(config); `code` (the source fingerprint) is only there to be part of the cache key."""
-    return run(config)
+    start = time.perf_counter()
+    with progress.running(describe(config)):
+        record = run(config)
+    progress.run_finished(describe(config), seconds=time.perf_counter() - start, steps=record["steps"],
+                          loss=record["loss"])
+    return record
 
 
 def cached_run(config: RunConfig, location=None) -> dict:
@@ -230,14 +244,62 @@ def is_cached(config: RunConfig, location=None) -> bool:
     return memory(location).cache(_run_at).check_call_in_cache(config, code=source_fingerprint("runs"))
 
 
-def run_many(configs, *, executor: str = "serial", location=None, folder=None, **slurm) -> list[dict]:
-    """Run configurations through the cache: serially, as local processes, or as SLURM jobs (submitit).
-    Every worker reads and writes the same cache, so finished runs are never repeated."""
-    configs = list(configs)
+@dataclass(frozen=True)
+class Ensemble:
+    """GD or SGD runs for every (seed, lr) pair of one configuration, trained at once and cached as one
+    entry (:func:`cached_ensemble`); a job that a claim can declare beside single RunConfigs."""
+
+    config: RunConfig
+    seeds: tuple
+    lrs: tuple
+
+    def __post_init__(self):
+        object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
+        object.__setattr__(self, "lrs", tuple(float(lr) for lr in self.lrs))
+
+    def __len__(self) -> int:
+        return len(self.seeds) * len(self.lrs)
+
+    def label(self) -> str:
+        return f"{describe(self.config)}, seeds {list(self.seeds)}, lr {list(self.lrs)}"
+
+
+def describe(config: RunConfig) -> str:
+    """A short name of a run for progress lines: 'fnn x0.2 fashion-mnist n=1000 sgd lr=0.5 B=20 seed 3'."""
+    batch = f" B={config.batch_size}" if config.batch_size and config.optimizer != "gd" else ""
+    return (f"{config.model} x{config.width_scale:g} {config.dataset} n={config.n} {config.optimizer} "
+            f"lr={config.lr:g}{batch} seed {config.seed}")
+
+
+def compute(job, location=None):
+    """A job (a RunConfig or an Ensemble) through the cache: its record(s)."""
+    if isinstance(job, Ensemble):
+        return cached_ensemble(job.config, job.seeds, job.lrs, location)
+    return cached_run(job, location)
+
+
+def is_done(job, location=None) -> bool:
+    """Whether a job's result is in the cache already."""
+    if isinstance(job, Ensemble):
+        return memory(location).cache(_ensemble_at).check_call_in_cache(job.config, job.seeds, job.lrs,
+                                                                         code=source_fingerprint("runs"))
+    return is_cached(job, location)
+
+
+def run_count(jobs) -> int:
+    """How many training runs a list of jobs holds (an ensemble counts each of its models)."""
+    return sum(len(job) if isinstance(job, Ensemble) else 1 for job in jobs)
+
+
+def run_many(jobs, *, executor: str = "serial", location=None, folder=None, **slurm) -> list:
+    """Run jobs (RunConfigs or Ensembles) through the cache: serially, as local processes, or as one SLURM
+    job array (submitit). Every worker reads and writes the same cache, so finished runs are never repeated.
+    `slurm` holds submitit's parameters (slurm_partition, timeout_min, gpus_per_node, ...)."""
+    jobs = list(jobs)
     if executor == "serial":
-        return [cached_run(c, location) for c in configs]
-    if executor not in ("local", "slurm"):
-        raise InvalidArgumentError(f"executor must be 'serial', 'local' or 'slurm', got {executor!r}")
+        return [compute(job, location) for job in jobs]
+    if executor not in EXECUTORS:
+        raise InvalidArgumentError(f"executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
     import submitit
 
     folder = Path(folder or cache_dir(location) / "submitit")
@@ -247,5 +309,20 @@ def run_many(configs, *, executor: str = "serial", location=None, folder=None, *
     else:
         pool = submitit.AutoExecutor(folder=str(folder), cluster="slurm")
         pool.update_parameters(**slurm)
-    jobs = pool.map_array(cached_run, configs, [str(cache_dir(location))] * len(configs))
-    return [job.result() for job in jobs]
+    submitted = pool.map_array(compute, jobs, [str(cache_dir(location))] * len(jobs))
+    results, waiting = [None] * len(jobs), set(range(len(jobs)))
+    while waiting:
+        for i in sorted(waiting):
+            if submitted[i].done():
+                results[i] = submitted[i].result()             # raises the job's error, with its log
+                waiting.discard(i)
+                progress.run_finished(_label(jobs[i]), runs=run_count([jobs[i]]),
+                                      where=f"{executor} job {submitted[i].job_id}")
+        if waiting:
+            time.sleep(POLL_S)
+    return results
+
+
+def _label(job) -> str:
+    return job.label() if isinstance(job, Ensemble) else describe(job)
+

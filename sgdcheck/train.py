@@ -14,6 +14,7 @@ import torch
 from torch.func import functional_call, grad_and_value
 
 from .errors import InvalidArgumentError
+from . import progress
 
 
 @dataclass
@@ -108,6 +109,7 @@ def train(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn, opt
             loss = full_loss(model, params, x, y, loss_fn)
             if step % eval_every == 0 or step == max_steps:
                 history.append((step, loss))
+                progress.step(step, max_steps, loss)
     if history[-1][0] != step:
         history.append((step, loss))
     diverged = not math.isfinite(loss) or loss > blowup

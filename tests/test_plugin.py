@@ -166,3 +166,19 @@ def test_bad_storage_and_devices_are_usage_errors_before_any_test(pytester, monk
         result.stderr.fnmatch_lines(["*--device cuda was asked for, but torch sees no CUDA device*"])
         result.stdout.no_fnmatch_line("*passed*")
     assert pytester.runpytest_subprocess("--seed-offset", "-3").ret == pytest.ExitCode.USAGE_ERROR
+
+
+def test_the_plugin_uses_only_the_results_api_of_the_reports():
+    import ast
+    import inspect
+
+    from sgdcheck import plugin
+    from sgdcheck.report import results
+
+    tree = ast.parse(inspect.getsource(plugin))
+    imported = {(node.module, alias.name) for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                for alias in node.names if node.module and "report" in node.module}
+    assert imported == {("report", "results")}
+    used = {node.attr for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "results"}
+    assert used and used <= set(results.__all__), used - set(results.__all__)
