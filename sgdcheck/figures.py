@@ -35,34 +35,63 @@ def figure(title: str, panels) -> dict:
     return {"title": title, "panels": panels}
 
 
-def render(spec: dict, path: Path) -> Path:
-    """Draw a figure specification to a PNG file."""
+BOUND_STYLES = [dict(color="k", ls="--"), dict(color="tab:red", ls="-."), dict(color="tab:purple", ls=":"),
+                dict(color="tab:brown", ls=(0, (6, 2, 1, 2))), dict(color="tab:olive", ls=(0, (1, 1)))]
+MARKER_STYLES = [dict(color="gray", ls=":"), dict(color="tab:cyan", ls="-."), dict(color="tab:pink", ls="--")]
+PANEL_WIDTH_IN, HEIGHT_IN = 5.2, 4.0
+
+
+def draw(spec: dict):
+    """A figure specification as a matplotlib Figure (Agg): titles wrapped to fit the canvas, each
+    horizontal bound and each vertical marker of a panel in its own colour and dash pattern."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     panels = spec["panels"]
-    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.0), squeeze=False)
+    fig, axes = plt.subplots(1, len(panels), figsize=(PANEL_WIDTH_IN * len(panels), HEIGHT_IN), squeeze=False,
+                             layout="constrained")
     for ax, p in zip(axes[0], panels):
         ax.set_xscale(p.get("xscale", "linear"))   # scales first: setting one later resets tick labels
         ax.set_yscale(p.get("yscale", "linear"))
         for s in p["series"]:
             _draw(ax, s)
-        for value, label in p.get("hlines", []):
-            ax.axhline(_num(value), color="k", ls="--", lw=1, label=label or None)
-        for value, label in p.get("vlines", []):
-            ax.axvline(_num(value), color="gray", ls=":", lw=1, label=label or None)
-        ax.set(title=p["title"], xlabel=p["xlabel"], ylabel=p["ylabel"])
+        for (value, label), style in zip(p.get("hlines", []), _cycle(BOUND_STYLES)):
+            ax.axhline(_num(value), lw=1.2, label=label or None, **style)
+        for (value, label), style in zip(p.get("vlines", []), _cycle(MARKER_STYLES)):
+            ax.axvline(_num(value), lw=1.2, label=label or None, **style)
+        ax.set_title(_wrapped(p["title"], PANEL_WIDTH_IN, 10), fontsize=10)
+        ax.set(xlabel=p["xlabel"], ylabel=p["ylabel"])
         if any(s.get("label") for s in p["series"]) or p.get("hlines") or p.get("vlines"):
             ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
-    fig.suptitle(spec["title"], fontsize=11)
-    fig.tight_layout()
+    fig.suptitle(_wrapped(spec["title"], PANEL_WIDTH_IN * len(panels), 11), fontsize=11)
+    return fig
+
+
+def render(spec: dict, path: Path) -> Path:
+    """Draw a figure specification to a PNG file."""
+    import matplotlib.pyplot as plt
+
+    fig = draw(spec)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def _wrapped(text: str, width_in: float, fontsize: float) -> str:
+    """Text broken into lines that fit `width_in` inches at `fontsize` points (an average glyph is ~0.55 em)."""
+    import textwrap
+
+    columns = max(20, int(width_in * 72 / (0.55 * fontsize) * 0.92))
+    return "\n".join(textwrap.wrap(text, columns)) or text
+
+
+def _cycle(styles):
+    while True:
+        yield from styles
 
 
 def _num(value):

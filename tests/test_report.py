@@ -231,3 +231,24 @@ def test_diff_lists_flips_moves_and_fails_only_on_unexpected_ones(tmp_path, caps
     report.write(new, _header(tmp_path), [payload("a2020.flip", [0.0, 0.1, 0.05], known="x", control="inconclusive")])
     assert cli.main(["diff", str(old), str(new)]) == 1                  # a control that stops being refuted
     assert cli.main(["diff", str(old), str(tmp_path / "nowhere")]) == 2
+
+
+def test_figure_titles_fit_the_canvas_and_bounds_are_told_apart():
+    import matplotlib.pyplot as plt
+    from sgdcheck.figures import draw
+
+    long = "Sharpness and non-uniformity of the minima found by SGD at every batch size (eta = 0.1, n = 1000) " * 2
+    spec = figure(long, [panel(long, "a", "s", [series("scatter", [1, 2], [1, 2], "GD")],
+                               hlines=[(1.0, "s bound, B=10"), (2.0, "s bound, B=100")], vlines=[(1.5, "a = 2/eta")])])
+    fig = draw(spec)
+    fig.canvas.draw()
+    canvas = fig.bbox
+    renderer = fig.canvas.get_renderer()
+    titles = [fig._suptitle, *[ax.title for ax in fig.axes]]
+    for title in titles:
+        box = title.get_window_extent(renderer)
+        assert canvas.x0 - 1 <= box.x0 and box.x1 <= canvas.x1 + 1 and box.y1 <= canvas.y1 + 1, title.get_text()
+    lines = fig.axes[0].get_lines()
+    styles = {(line.get_color(), str(line.get_linestyle())) for line in lines}
+    assert len(styles) == len(lines) == 3                       # two bounds and the marker, each its own style
+    plt.close(fig)
