@@ -17,7 +17,7 @@ from sgdcheck.escape import escape_probe
 from sgdcheck.run_sets import gd_minima
 from sgdcheck.runs import compute, trained_model, training_data
 from sgdcheck.setups import fashion_fnn
-from sgdcheck.stability_diagram import box_bound
+from sgdcheck.stability import escape_predicted, nonuniformity_bound
 
 CLAIM = Claim(
     id="wu2018.escape",
@@ -60,11 +60,11 @@ def test_escape(scale, device, evidence):
         s = float(non_uniformity(minimum, x, y, mse_loss, tol=1e-2, chunk_size=n))
         probes = [(f"SGD B={b}", b, lr) for b in (1, 4, 100)] + [("GD eta=2.5/a", n, 2.5 / a)]
         for name, batch, rate in probes:
-            predicted = (a > 2 / rate) or (batch < n and s > box_bound(batch, n, rate))
+            predicted = escape_predicted(a, s, rate, batch, n)
             probe = escape_probe(trained_model(record, config), x, y, rate, batch, steps, a_start=a, seed=seed, drop=DROP)
             result, escaped, after, burst = probe.result, probe.escaped, probe.sharpness_after, probe.burst
             rows.append({"seed": seed, "run": name, "batch": batch, "lr": rate, "a": a, "s": s,
-                         "bound": box_bound(batch, n, rate), "predicted_escape": predicted, "escaped": escaped, "burst": burst,
+                         "bound": nonuniformity_bound(rate, batch, n), "predicted_escape": predicted, "escaped": escaped, "burst": burst,
                          "diverged": result.diverged, "a_after": after, "final_loss": result.loss})
             trajectories.setdefault(name, result.history)
         cases.append(record["converged"] and not record["diverged"])
@@ -88,11 +88,11 @@ def test_escape(scale, device, evidence):
                                                    f"(GD, eta = {lr})"),
                        "SGD eta = 0.1, B = 1 or 4": shown({"B=1": share('SGD B=1'), "B=4": share('SGD B=4')},
                                                           f"eta = {lr}: B=1 {frac('SGD B=1')} (bound "
-                                                          f"{box_bound(1, n, lr):.2f}), B=4 {frac('SGD B=4')} (bound "
-                                                          f"{box_bound(4, n, lr):.2f})", unit="share escaped"),
+                                                          f"{nonuniformity_bound(lr, 1, n):.2f}), B=4 {frac('SGD B=4')} (bound "
+                                                          f"{nonuniformity_bound(lr, 4, n):.2f})", unit="share escaped"),
                        "SGD B = 100 (corrupted data)": shown(share('SGD B=100'),
                                                              f"plain data, B=100: {frac('SGD B=100')} (bound "
-                                                             f"{box_bound(100, n, lr):.2f})", unit="share escaped"),
+                                                             f"{nonuniformity_bound(lr, 100, n):.2f})", unit="share escaped"),
                        "GD eta > 2/a": shown(share('GD eta=2.5/a'), f"GD at eta = 2.5/a (2/eta = 0.8 a): "
                                                                     f"{frac('GD eta=2.5/a')}", unit="share escaped")})
     evidence.detail(runs=rows, steps=steps, sharpness_drop=DROP)

@@ -19,7 +19,7 @@ from sgdcheck.escape import escape_probe
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.runs import cached_run, reached_goal, trained_model, training_data
 from sgdcheck.setups import accuracy, fashion_fnn, held_out
-from sgdcheck.stability_diagram import box_bound
+from sgdcheck.stability import escape_predicted, nonuniformity_bound
 
 CLAIM = Claim(
     id="wu2018.lbfgs-sharp",
@@ -68,11 +68,11 @@ def test_lbfgs_sharp(scale, device, evidence):
         start_accuracy = accuracy(minimum, test_x, test_y)
         probes = [("GD", GD_LR, n), ("SGD", SGD_LR, SGD_BATCH), ("GD, 2/eta = 2a", 1.0 / a, n)]
         for name, lr, batch in probes:
-            predicted = bool(a > 2 / lr or (batch < n and s > box_bound(batch, n, lr)))
+            predicted = escape_predicted(a, s, lr, batch, n)
             probe = escape_probe(minimum, x, y, lr, batch, steps, a_start=a, seed=seed, drop=DROP)   # leaves it as is
             end = probe.result.load_into(copy.deepcopy(minimum))
             rows.append({"seed": seed, "run": name, "lr": lr, "batch": batch, "a": a, "s": s,
-                         "bound": box_bound(batch, n, lr), "predicted_escape": predicted, "escaped": probe.escaped,
+                         "bound": nonuniformity_bound(lr, batch, n), "predicted_escape": predicted, "escaped": probe.escaped,
                          "diverged": probe.result.diverged, "a_after": probe.sharpness_after, "burst": probe.burst,
                          "final_loss": probe.result.loss, "test_accuracy_start": start_accuracy,
                          "test_accuracy_after": accuracy(end, test_x, test_y) if not probe.result.diverged else np.nan})
@@ -104,7 +104,7 @@ def test_lbfgs_sharp(scale, device, evidence):
     evidence.record(**{"L-BFGS minima": shown({"a": mean('GD', 'a'), "s": mean('GD', 's'),
                                                "test accuracy": mean('GD', 'test_accuracy_start')},
                                               f"a = {mean('GD', 'a'):.2f}, s = {mean('GD', 's'):.1f} (GD bound 2/eta = "
-                                              f"{2 / GD_LR:g}, SGD bound {box_bound(SGD_BATCH, n, SGD_LR):.1f}); test "
+                                              f"{2 / GD_LR:g}, SGD bound {nonuniformity_bound(SGD_LR, SGD_BATCH, n):.1f}); test "
                                               f"accuracy {mean('GD', 'test_accuracy_start'):.1%}"),
                        "GD from them": shown(numbers('GD'), f"eta = {GD_LR}: {summary('GD')}"),
                        "SGD from them": shown(numbers('SGD'), f"eta = {SGD_LR}, B = {SGD_BATCH}: {summary('SGD')}")})

@@ -9,7 +9,8 @@ import pytest
 
 from sgdcheck import Claim, Source, at_least, at_most, combine, effect, shown
 from sgdcheck.runs import reached_goal
-from sgdcheck.stability_diagram import box_bound, by_batch, diagram_figure, stability_diagram
+from sgdcheck.stability import nonuniformity_bound
+from sgdcheck.stability_diagram import by_batch, diagram_figure, stability_diagram
 
 CLAIM = Claim(
     id="wu2018.sgd-nonuniformity",
@@ -35,7 +36,7 @@ def test_sgd_nonuniformity(scale, device, evidence):
     sgd_batches = [b for b in diagram["batches"] if b < n]
     smallest = min(sgd_batches)
     converged = reached_goal(diagram["points"])
-    under = [at_most(np.array(s[b]) / box_bound(b, n, lr), 1.0, what=f"s / bound at B={b}") for b in sgd_batches]
+    under = [at_most(np.array(s[b]) / nonuniformity_bound(lr, b, n), 1.0, what=f"s / bound at B={b}") for b in sgd_batches]
     falls = at_most(np.log(np.array(s[smallest]) / np.array(s[max(sgd_batches)])), 0.0,
                     what=f"log(s at B={smallest} / s at B={max(sgd_batches)})")
     gd_larger = at_least(np.log(np.array(s[n]) / np.array(s[smallest])), 0.0,
@@ -43,8 +44,8 @@ def test_sgd_nonuniformity(scale, device, evidence):
     verdict = combine([*under, falls, gd_larger], preconditions=[converged])
     control = combine([effect(np.log(np.array(s[smallest]) / np.array(s[n])), 0.05, "none",
                               what=f"log(s at B={smallest} / s of GD)")], preconditions=[converged])
-    evidence.record(**{"bound": shown({f"B={b}": np.mean(s[b]) / box_bound(b, n, lr) for b in sgd_batches},
-                                      "; ".join(f"B={b}: s = {np.mean(s[b]):.2f} <= {box_bound(b, n, lr):.2f}"
+    evidence.record(**{"bound": shown({f"B={b}": np.mean(s[b]) / nonuniformity_bound(lr, b, n) for b in sgd_batches},
+                                      "; ".join(f"B={b}: s = {np.mean(s[b]):.2f} <= {nonuniformity_bound(lr, b, n):.2f}"
                                                 for b in sgd_batches), unit="s / bound"),
                        "s against B": shown({f"B={b}": np.mean(s[b]) for b in diagram["batches"]},
                                             ", ".join(f"B={b}: {np.mean(s[b]):.2f}" for b in diagram["batches"]))})

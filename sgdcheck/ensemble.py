@@ -14,18 +14,24 @@ from typing import Callable, Sequence
 import torch
 from torch.func import functional_call, grad_and_value, stack_module_state, vmap
 
-from .errors import InvalidArgumentError
 from . import progress
-from .train import TrainResult, sample_batches
+from .errors import InvalidArgumentError
+from .loop import BLOWUP, BatchStream, check_budget, checked_batch_size, diverged, healthy
+from .train import TrainResult
+
+CHUNK_STEPS = 32                 # on an accelerator, steps between the host's looks at the models' state
 
 
 def train_ensemble(build_model: Callable[[int], torch.nn.Module], seeds: Sequence[int], lrs: Sequence[float],
                    x: torch.Tensor, y: torch.Tensor, loss_fn, *, max_steps: int, batch_size: int | None = None,
                    replacement: bool = False, loss_goal: float | None = None, eval_every: int = 100,
-                   blowup: float = 1e8) -> list[TrainResult]:
+                   blowup: float = BLOWUP, chunk_steps: int | None = None) -> list[TrainResult]:
     """GD (batch_size None) or SGD for every (seed, lr) pair; results in the order seeds-major.
 
-    build_model(seed) must return a fresh model whose initialisation depends only on the seed."""
+    build_model(seed) must return a fresh model whose initialisation depends only on the seed. On an
+    accelerator the host looks at the models' state (all done?) once every `chunk_steps` steps (default
+    CHUNK_STEPS; 1 on the CPU) and draws that many batches at once: models that are done are frozen on
+    the device in between, so the results do not depend on the chunk."""
     pairs = [(seed, lr) for seed in seeds for lr in lrs]
     if not pairs:
         raise InvalidArgumentError("train_ensemble needs at least one seed and one learning rate")
@@ -33,17 +39,18 @@ def train_ensemble(build_model: Callable[[int], torch.nn.Module], seeds: Sequenc
         if not (math.isfinite(lr) and lr > 0):
             raise InvalidArgumentError(f"lr must be a finite number > 0, got {lr!r}")
     n = len(x)
-    batch_size = n if batch_size is None else batch_size
-    if int(batch_size) != batch_size or not 1 <= batch_size <= n:
-        raise InvalidArgumentError(f"batch_size must be an integer in 1..n = 1..{n}, got {batch_size!r}")
+    batch_size = checked_batch_size(batch_size, n)
+    check_budget(max_steps, eval_every)
     models = [build_model(seed) for seed, _ in pairs]
     params, buffers = stack_module_state(models)
     params = {k: v.detach().clone() for k, v in params.items()}
     base = copy.deepcopy(models[0]).to("meta")
     first = next(iter(params.values()))
     rates = torch.tensor([lr for _, lr in pairs], dtype=first.dtype, device=first.device)
-    streams = [sample_batches(n, batch_size, replacement, torch.Generator().manual_seed(seed)) for seed, _ in pairs]
+    streams = [BatchStream(n, batch_size, replacement, seed) for seed, _ in pairs]
     full = batch_size == n
+    chunk = chunk_steps or (CHUNK_STEPS if first.device.type != "cpu" else 1)
+    queued = torch.empty(0, len(pairs), batch_size, dtype=torch.long, device=x.device)
 
     def batch_loss(p, b, xb, yb):
         return loss_fn(functional_call(base, (p, b), (xb,)), yb).mean()
@@ -53,7 +60,7 @@ def train_ensemble(build_model: Callable[[int], torch.nn.Module], seeds: Sequenc
             return vmap(lambda pi, bi: loss_fn(functional_call(base, (pi, bi), (x,)), y).mean())(p, buffers)
 
     def finite(values):
-        return torch.isfinite(values) & (values <= blowup)
+        return healthy(values, blowup)
 
     step_fn = vmap(grad_and_value(batch_loss), in_dims=(0, 0, None, None) if full else (0, 0, 0, 0))
     current = losses(params)
@@ -74,10 +81,12 @@ def train_ensemble(build_model: Callable[[int], torch.nn.Module], seeds: Sequenc
                         if int(steps[m]) == step - 1:
                             history[m].append((step - 1, float(current[m])))
         done = ~active | (current <= loss_goal if loss_goal is not None else torch.zeros_like(active))
-        if bool(done.all()):
+        if (step - 1) % chunk == 0 and bool(done.all()):        # the host looks once per chunk of steps
             break
         if not full:
-            index = torch.stack([next(s) for s in streams]).to(x.device)
+            if not len(queued):                                  # a chunk of batches, moved to the device at once
+                queued = torch.stack([s.take(chunk) for s in streams], 1).to(x.device)
+            index, queued = queued[0], queued[1:]
             grads, _ = step_fn(params, buffers, x[index], y[index])
         moving = ~done
         for k in params:
@@ -102,8 +111,8 @@ def train_ensemble(build_model: Callable[[int], torch.nn.Module], seeds: Sequenc
     results = []
     for m in range(len(pairs)):
         loss = float(current[m])
-        diverged = not math.isfinite(loss) or loss > blowup
+        failed = diverged(loss, blowup)
         results.append(TrainResult({k: v[m].clone() for k, v in params.items()}, int(steps[m]), loss,
-                                   (not diverged) and loss_goal is not None and loss <= loss_goal, diverged,
+                                   (not failed) and loss_goal is not None and loss <= loss_goal, failed,
                                    history[m]))
     return results

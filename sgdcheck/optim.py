@@ -39,7 +39,9 @@ class GD:
 
     def step(self, params, grad_fn, state, t, generator):
         loss, grads = grad_fn(params)
-        return tree_map(lambda w, g: w - self.lr * g, params, grads), state, loss
+        keys = list(params)
+        moved = torch._foreach_add([params[k] for k in keys], [grads[k] for k in keys], alpha=-self.lr)
+        return dict(zip(keys, moved)), state, loss
 
 
 SGD = GD

@@ -111,10 +111,17 @@ def _start_progress(config):
 
         folder = tempfile.mkdtemp(prefix="sgdcheck-progress-")
         os.environ[PROGRESS_DIR] = folder
-        config.stash[STASH]["relay"] = progress.Relay(Path(folder), terminal.write_line).start()
+        config.stash[STASH]["relay"] = progress.Relay(Path(folder), lambda line: _own_line(terminal, line)).start()
         return
     config.stash[STASH]["sink"] = TerminalProgress(terminal, capture)
     progress.set_sink(config.stash[STASH]["sink"])
+
+
+def _own_line(terminal, line: str) -> None:
+    """A line of its own, also after the progress dots that pytest-xdist writes without a newline."""
+    if getattr(terminal._tw, "width_of_current_line", 0):
+        terminal._tw.line()
+    terminal.write_line(line)
 
 
 def pytest_unconfigure(config):
@@ -145,7 +152,7 @@ class TerminalProgress:
             else:
                 if self.live:
                     self.terminal.rewrite("", erase=True)
-                self.terminal.write_line(progress.run_line(event))
+                _own_line(self.terminal, progress.run_line(event))
 
     def _uncaptured(self):
         import contextlib
@@ -247,7 +254,8 @@ def resolve_device(requested: str) -> str:
 def _device_label(device: str) -> str:
     if device == "cuda":
         import torch
-        return f"cuda ({torch.cuda.get_device_name(0)})"
+        count = torch.cuda.device_count()
+        return f"cuda ({torch.cuda.get_device_name(0)}" + (f" x{count}, one per xdist worker)" if count > 1 else ")")
     return "cpu"
 
 
@@ -269,9 +277,26 @@ def scale(pytestconfig):
     return get_scale(pytestconfig.getoption("--scale"), pytestconfig.getoption("--seed-offset"))
 
 
+def worker_device(device: str, worker_id: str | None, device_count: int) -> str:
+    """The device of one pytest-xdist worker: on a machine of several GPUs, worker gw<k> takes GPU k modulo
+    their number ('cuda:k'); one process, one GPU or the CPU: the device as it is."""
+    if device != "cuda" or worker_id is None or device_count < 2:
+        return device
+    return f"cuda:{int(worker_id.removeprefix('gw')) % device_count}"
+
+
 @pytest.fixture(scope="session")
 def device(pytestconfig):
-    return resolve_device(pytestconfig.getoption("--device"))
+    """Where this process trains: the CPU, or a GPU (its own GPU per xdist worker on a multi-GPU machine)."""
+    chosen = resolve_device(pytestconfig.getoption("--device"))
+    if chosen == "cuda":
+        import torch
+
+        worker = getattr(pytestconfig, "workerinput", {}).get("workerid")
+        chosen = worker_device(chosen, worker, torch.cuda.device_count())
+        if ":" in chosen:
+            torch.cuda.set_device(chosen)
+    return chosen
 
 
 @pytest.fixture

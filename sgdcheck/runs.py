@@ -77,6 +77,7 @@ class RunConfig:
         """The configuration as the cache sees it (where the data files live is not part of it)."""
         values = asdict(self)
         values.pop("data_root")
+        values["device"] = self.device.split(":")[0]     # which GPU of a machine trained it is not a result
         return values
 
 

@@ -85,6 +85,19 @@ def necessary_box(lr: float, batch_size: int, n: int) -> tuple[float, float]:
     return 2.0 / lr, (math.inf if factor == 0 else 1.0 / (lr * math.sqrt(factor)))
 
 
+def nonuniformity_bound(lr: float, batch_size: int, n: int) -> float:
+    """The non-uniformity side of condition (9): sqrt(B(n-1)/(n-B))/eta (infinite for GD, B = n)."""
+    return necessary_box(lr, batch_size, n)[1]
+
+
+def escape_predicted(a: float, s: float, lr: float, batch_size: int, n: int) -> bool:
+    """Whether SGD with (lr, B) escapes a minimum of sharpness a and non-uniformity s: it does when the
+    minimum violates condition (9), a > 2/eta or s > sqrt(B(n-1)/(n-B))/eta, which every linearly stable
+    minimum meets (Wu, Ma & E 2018, Theorem 1 and eq. 9)."""
+    a_max, s_max = necessary_box(lr, batch_size, n)
+    return bool(a > a_max or s > s_max)
+
+
 def second_moment_operator(hessians, lr: float, batch_size: int) -> np.ndarray:
     """The exact map M -> E_b[(I - eta H_b) M (I - eta H_b)] as a [d^2, d^2] matrix acting on vec(M).
 

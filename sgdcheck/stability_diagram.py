@@ -7,7 +7,6 @@ wu2018.a-s-correlation.
 """
 from __future__ import annotations
 
-import numpy as np
 
 from dataclasses import replace
 
@@ -17,6 +16,7 @@ from .fingerprint import source_fingerprint
 from .runs import cached_ensemble, memory, trained_model, training_data
 from .scale import Scale, get_scale
 from .setups import accuracy, fashion_fnn, held_out
+from .stability import nonuniformity_bound
 
 
 def stability_diagram(scale: Scale, device: str = "cpu", location=None) -> dict:
@@ -57,11 +57,6 @@ def _stability_diagram(scale_name: str, seed_offset: int, device: str, code: str
 
 
 
-def box_bound(batch: int, n: int, lr: float) -> float:
-    """The non-uniformity side of the stability box: sqrt(B (n-1)/(n-B))/eta (infinite for GD, B = n)."""
-    return float("inf") if batch >= n else float(np.sqrt(batch * (n - 1) / (n - batch)) / lr)
-
-
 def by_batch(diagram: dict, key: str) -> dict:
     """{batch size: [value per seed]} for one quantity of the converged points."""
     return {b: [p[key] for p in diagram["points"] if p["batch_size"] == b] for b in diagram["batches"]}
@@ -73,7 +68,7 @@ def diagram_figure(diagram: dict) -> dict:
     points = [series("scatter", [p["a"] for p in diagram["points"] if p["batch_size"] == b],
                      [p["s"] for p in diagram["points"] if p["batch_size"] == b], "GD" if b == n else f"SGD B={b}")
               for b in diagram["batches"]]
-    bounds = [(box_bound(b, n, lr), f"s bound, B={b}") for b in diagram["batches"] if b < n]
+    bounds = [(nonuniformity_bound(lr, b, n), f"s bound, B={b}") for b in diagram["batches"] if b < n]
     return figure(f"Sharpness and non-uniformity of the minima found (eta = {lr:g}, n = {n})", [
         panel("the stability box of each batch size", "sharpness a", "non-uniformity s", points,
               vlines=[(2 / lr, "a = 2/eta")], hlines=bounds),

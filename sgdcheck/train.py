@@ -11,10 +11,14 @@ import math
 from dataclasses import dataclass, field
 
 import torch
-from torch.func import functional_call, grad_and_value
+from torch.func import functional_call
 
-from .errors import InvalidArgumentError
 from . import progress
+from .errors import InvalidArgumentError
+from .loop import BLOWUP, BatchStream, check_budget, checked_batch_size, diverged
+
+
+BATCH_CHUNK = 64                 # minibatch indices drawn at a time
 
 
 @dataclass
@@ -49,7 +53,7 @@ def fits_every_sample(model, params, x, y, chunk_size: int = 4096) -> bool:
 
 def sample_batches(n: int, batch_size: int, replacement: bool, generator: torch.Generator):
     """An endless stream of batch indices: i.i.d. uniform (with replacement), or epochs of a fresh
-    random permutation (without replacement)."""
+    random permutation (without replacement). The reference for sgdcheck.loop.BatchStream."""
     if replacement:
         while True:
             yield torch.randint(n, (batch_size,), generator=generator)
@@ -61,49 +65,59 @@ def sample_batches(n: int, batch_size: int, replacement: bool, generator: torch.
 
 def train(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn, optimizer, *, max_steps: int,
           batch_size: int | None = None, replacement: bool = False, loss_goal: float | None = None,
-          eval_every: int = 100, seed: int = 0, blowup: float = 1e8, zero_error: bool = False) -> TrainResult:
+          eval_every: int = 100, seed: int = 0, blowup: float = BLOWUP, zero_error: bool = False) -> TrainResult:
     """Run `optimizer` (sgdcheck.optim) from the model's current parameters; the model is not modified.
     With zero_error the goal is the loss goal *and* zero training error (one-hot targets): a small mean
-    loss does not imply that every sample is fit, and Zhang et al. (2017) train to 100% training accuracy."""
+    loss does not imply that every sample is fit, and Zhang et al. (2017) train to 100% training accuracy.
+
+    Gradients come from plain reverse-mode autograd on the functional model. With full batches the
+    step's own loss is the training loss at the current parameters, so the goal, the divergence rule and
+    the history read it and no second forward pass is made; with minibatches the full-batch loss is
+    evaluated every step while a goal is set (so a run stops at the first step that reaches it), else at
+    the history steps."""
     n = len(x)
-    batch_size = n if batch_size is None else batch_size
-    if int(batch_size) != batch_size or not 1 <= batch_size <= n:
-        raise InvalidArgumentError(f"batch_size must be an integer in 1..n = 1..{n}, got {batch_size!r}")
+    batch_size = checked_batch_size(batch_size, n)
     if zero_error and (loss_goal is None or y.dim() != 2):
         raise InvalidArgumentError("zero_error needs a loss goal and one-hot targets [n, classes]")
-    if max_steps < 0 or eval_every < 1:
-        raise InvalidArgumentError(f"max_steps must be >= 0 and eval_every >= 1, got {max_steps}, {eval_every}")
+    check_budget(max_steps, eval_every)
     params = {k: v.detach().clone() for k, v in model.named_parameters()}
     buffers = dict(model.named_buffers())
     generator = torch.Generator().manual_seed(seed)
-    batches = sample_batches(n, batch_size, replacement, generator)
+    batches = BatchStream(n, batch_size, replacement, seed)
     state = optimizer.init(params)
+    full = batch_size == n
 
-    def batch_loss(p, xb, yb):
-        return loss_fn(functional_call(model, (p, buffers), (xb,)), yb).mean()
+    def value_and_grad(p, xb, yb):
+        leaves = {k: v.detach().requires_grad_() for k, v in p.items()}
+        with torch.enable_grad():
+            value = loss_fn(functional_call(model, (leaves, buffers), (xb,)), yb).mean()
+            grads = torch.autograd.grad(value, list(leaves.values()))
+        return float(value.detach()), dict(zip(leaves, grads))
 
-    def reached(loss, params):
+    def reached(loss, p):
         return (loss_goal is not None and loss <= loss_goal
-                and (not zero_error or fits_every_sample(model, params, x, y)))
+                and (not zero_error or fits_every_sample(model, p, x, y)))
 
+    if full:
+        return _train_full_batch(params, state, optimizer, value_and_grad, reached, x, y, max_steps, eval_every,
+                                 generator, blowup, lambda p: full_loss(model, p, x, y, loss_fn))
     history, loss, step = [], full_loss(model, params, x, y, loss_fn), 0
     history.append((0, loss))
+    queued = torch.empty(0, batch_size, dtype=torch.long)
     for step in range(1, max_steps + 1):
-        if reached(loss, params) or not math.isfinite(loss) or loss > blowup:
+        if reached(loss, params) or diverged(loss, blowup):
             step -= 1
             break
-        index = next(batches) if batch_size < n else None
-        xb, yb = (x, y) if index is None else (x[index], y[index])
-
-        def grad_fn(p):
-            grads, value = grad_and_value(batch_loss)(p, xb, yb)
-            return float(value), grads
-
-        params, state, step_loss = optimizer.step(params, grad_fn, state, step - 1, generator)
-        if not math.isfinite(step_loss) or step_loss > blowup:
+        if not len(queued):
+            queued = batches.take(BATCH_CHUNK)         # drawn in bulk: the same indices as one at a time
+        index, queued = queued[0], queued[1:]
+        xb, yb = x[index], y[index]
+        params, state, step_loss = optimizer.step(params, lambda p: value_and_grad(p, xb, yb), state, step - 1,
+                                                  generator)
+        if diverged(step_loss, blowup):
             loss = full_loss(model, params, x, y, loss_fn)
             history.append((step, loss))
-            if not math.isfinite(loss) or loss > blowup:
+            if diverged(loss, blowup):
                 break
         if step % eval_every == 0 or step == max_steps or loss_goal is not None:
             loss = full_loss(model, params, x, y, loss_fn)
@@ -112,9 +126,39 @@ def train(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn, opt
                 progress.step(step, max_steps, loss)
     if history[-1][0] != step:
         history.append((step, loss))
-    diverged = not math.isfinite(loss) or loss > blowup
-    converged = (not diverged) and reached(loss, params)
-    return TrainResult(params, step, loss, converged, diverged, history)
+    failed = diverged(loss, blowup)
+    return TrainResult(params, step, loss, (not failed) and reached(loss, params), failed, history)
+
+
+def _train_full_batch(params, state, optimizer, value_and_grad, reached, x, y, max_steps, eval_every, generator,
+                      blowup, evaluate) -> TrainResult:
+    """Full-batch steps: the gradient evaluation at w_t also gives L(w_t), which decides whether to stop
+    before stepping, and is the history's value at step t."""
+    cache = {}
+
+    def grad_fn(p):
+        key = tuple(map(id, p.values()))
+        if key not in cache:                                   # the first call of a step is at the current w
+            cache.clear()
+            cache[key] = value_and_grad(p, x, y)
+        return cache[key]
+
+    history, loss, step = [], None, 0
+    for step in range(max_steps + 1):
+        loss, _ = grad_fn(params)
+        if step % eval_every == 0 or step == 0:
+            if not history or history[-1][0] != step:
+                history.append((step, loss))
+            if step:
+                progress.step(step, max_steps, loss)
+        if step == max_steps or reached(loss, params) or diverged(loss, blowup):
+            break
+        params, state, _ = optimizer.step(params, grad_fn, state, step, generator)
+        cache.clear()
+    if history[-1][0] != step:
+        history.append((step, loss))
+    failed = diverged(loss, blowup)
+    return TrainResult(params, step, loss, (not failed) and reached(loss, params), failed, history)
 
 
 def train_lbfgs(model: torch.nn.Module, x, y, loss_fn, *, max_steps: int = 500, loss_goal: float | None = None,

@@ -182,3 +182,16 @@ def test_the_plugin_uses_only_the_results_api_of_the_reports():
     used = {node.attr for node in ast.walk(tree)
             if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "results"}
     assert used and used <= set(results.__all__), used - set(results.__all__)
+
+
+def test_each_xdist_worker_takes_its_own_gpu_on_a_machine_of_several():
+    from sgdcheck.plugin import worker_device
+    from sgdcheck.runs import RunConfig
+
+    assert [worker_device("cuda", f"gw{k}", 4) for k in range(6)] == ["cuda:0", "cuda:1", "cuda:2", "cuda:3",
+                                                                        "cuda:0", "cuda:1"]
+    assert worker_device("cuda", None, 4) == "cuda"              # one process: the default GPU
+    assert worker_device("cuda", "gw3", 1) == "cuda"             # one GPU: every worker shares it
+    assert worker_device("cpu", "gw3", 4) == "cpu"
+    # which GPU trained a run is not part of its cache key: workers share each other's runs
+    assert RunConfig(device="cuda:3").key() == RunConfig(device="cuda").key() != RunConfig(device="cpu").key()

@@ -1,14 +1,24 @@
 import math
 
 import numpy as np
+import pytest
 
-from sgdcheck.stability_diagram import box_bound, by_batch, diagram_figure
+from sgdcheck.stability import escape_predicted, nonuniformity_bound
+from sgdcheck.stability_diagram import by_batch, diagram_figure
 
 
-def test_box_bound_is_the_papers_formula_and_infinite_for_gd():
-    assert box_bound(4, 1000, 0.1) == np.sqrt(4 * 999 / 996) / 0.1
-    assert box_bound(1, 10, 0.5) == 2.0
-    assert math.isinf(box_bound(1000, 1000, 0.1))
+def test_the_eq9_bound_is_the_papers_formula_and_infinite_for_gd():
+    assert nonuniformity_bound(0.1, 4, 1000) == pytest.approx(np.sqrt(4 * 999 / 996) / 0.1, rel=1e-15)
+    assert nonuniformity_bound(0.5, 1, 10) == pytest.approx(2.0)
+    assert math.isinf(nonuniformity_bound(0.1, 1000, 1000))
+
+
+def test_escape_is_predicted_outside_the_box_only():
+    assert not escape_predicted(a=19.0, s=5.0, lr=0.1, batch_size=1000, n=1000)      # GD: s has no bound
+    assert escape_predicted(a=21.0, s=0.0, lr=0.1, batch_size=1000, n=1000)          # a > 2/eta
+    bound = nonuniformity_bound(0.1, 4, 1000)
+    assert escape_predicted(a=1.0, s=bound * 1.01, lr=0.1, batch_size=4, n=1000)
+    assert not escape_predicted(a=1.0, s=bound * 0.99, lr=0.1, batch_size=4, n=1000)
 
 
 def test_points_group_by_batch_and_draw():

@@ -128,3 +128,42 @@ def test_zero_error_needs_a_loss_goal_and_one_hot_targets():
     with pytest.raises(InvalidArgumentError, match="zero_error"):
         train(classifier(0), x, y.argmax(1).double(), lambda o, t: (o[:, 0] - t) ** 2, optim.GD(0.1), max_steps=5,
               loss_goal=0.1, zero_error=True)
+
+
+@pytest.mark.parametrize("batch_size, goal", [(None, 0.05), (8, None), (8, 0.2)])
+def test_a_chunked_ensemble_equals_one_that_looks_every_step(batch_size, goal):
+    """Chunks (the host looking at the models once per K steps, batches drawn K at a time) change no result."""
+    x, y = problem()
+    kwargs = dict(max_steps=300, batch_size=batch_size, loss_goal=goal, eval_every=20)
+    every = train_ensemble(build, [0, 1], [0.05, 0.1], x, y, mse_loss, chunk_steps=1, **kwargs)
+    chunked = train_ensemble(build, [0, 1], [0.05, 0.1], x, y, mse_loss, chunk_steps=7, **kwargs)
+    for a, b in zip(every, chunked):
+        assert a.steps == b.steps and a.history == b.history and a.converged == b.converged
+        assert all(torch.equal(a.params[k], b.params[k]) for k in a.params)
+
+
+@pytest.mark.parametrize("batch_size, goal", [(None, 0.25), (None, None), (8, 0.3)])
+def test_train_equals_a_hand_written_torch_loop(batch_size, goal):
+    """The engine's step is plain (S)GD: a torch.optim.SGD loop on the same batches stops at the same step
+    with the same weights."""
+    from sgdcheck.loop import BatchStream
+
+    x, y = problem()
+    result = train(build(0), x, y, mse_loss, optim.GD(0.1), max_steps=400, batch_size=batch_size,
+                   loss_goal=goal, eval_every=50, seed=3)
+    model = build(0)
+    sgd = torch.optim.SGD(model.parameters(), lr=0.1)
+    batches, steps = BatchStream(len(x), batch_size or len(x), False, 3), 0
+    for steps in range(400):
+        with torch.no_grad():
+            if goal is not None and float(mse_loss(model(x), y).mean()) <= goal:
+                break
+        index = next(batches)
+        loss = mse_loss(model(x[index]), y[index]).mean()
+        sgd.zero_grad()
+        loss.backward()
+        sgd.step()
+    else:
+        steps = 400
+    assert result.steps == steps and result.converged == (goal is not None) and (steps < 400) == result.converged
+    assert all(torch.allclose(result.params[k], p, atol=1e-12) for k, p in model.named_parameters())
