@@ -29,14 +29,19 @@ CLAIM = Claim(
           "eta_outer = 1/gamma (w <- mu). Both methods stop at the loss goal (1e-3 over the training set). "
           "Sharpness = top Hessian eigenvalue (Lanczos). Checked at step 0.5, the step of the label claims; at "
           "step 0.1 SGD's sharpness varies by +-15% between seeds (a 3-seed trial: ratio 0.95, interval "
-          "[0.68, 1.33]), which would need far more seeds than the smoke budget allows. Seeds: 12 at smoke, 30 at full. With the "
+          "[0.68, 1.33]), which would need far more seeds than the smoke budget allows. Seeds: 30 at full (not run at smoke, see below). With the "
           "runs stopped at the loss goal alone, 10 full-scale seeds left the effect undecided (log ratio -0.042 "
           "[-0.093, +0.007]); trained to zero error as well, 8 smoke seeds decided the claim (-0.085 [-0.152, "
           "-0.018]) but not the control's +-0.02 band, by 0.002. Smallest effect that counts: 2% of the sharpness "
           "(log ratio 0.02; the notes give no number): twenty times the Lanczos tolerance, so an effect below it is "
           "not one the sharpness estimate can be trusted with; 'equally sharp' is the equivalence outcome of the same "
           "rule. The seed counts were raised after seeing undecided results; the disjoint-seed run (seeds from 1000) "
-          "checks the verdict on fresh seeds.",
+          "checks the verdict on fresh seeds. 12 smoke seeds decided both the claim and the control until the "
+          "training step changed its float round-off (autograd instead of functorch gradients, a fused update: the "
+          "same step to the last bits or so, but SGD trajectories are chaotic and reach other minima); on the new "
+          "sample they gave -0.060 [-0.121, +0.001], undecided; 24 seeds on two disjoint sets gave -0.044 and -0.037 "
+          "with per-seed sd 0.09-0.10, so the effect is about 4% and smoke does not run the claim (it would need "
+          "about 80 seeds).",
 )
 GAMMA, INNER = 0.03, 20
 SMALLEST = 0.02          # log ratio of sharpness: the smallest difference that counts
@@ -52,7 +57,7 @@ STEPS = (0.5,)
 def _configs(scale, device, step):
     """SGD and Entropy-SGD runs of every seed at this step size."""
     base = replace(label_runs(scale, device)[0], lr=step)
-    seeds = scale.seed_range(scale.pick(smoke=12, full=30))      # the effect is a few percent of the sharpness
+    seeds = scale.seed_range(scale.pick(smoke=24, full=30))      # the effect is a few percent of the sharpness
     sgd_configs = [replace(base, seed=s) for s in seeds]
     entropy_configs = [replace(c, optimizer="entropy-sgd", lr=1 / GAMMA, max_steps=c.max_steps // 10, eval_every=20,
                                optimizer_options=(("gamma", GAMMA), ("inner_steps", INNER), ("inner_lr", step),
@@ -61,7 +66,16 @@ def _configs(scale, device, step):
     return seeds, sgd_configs, entropy_configs
 
 
+UNDERPOWERED_AT_SMOKE = (
+    "not run at smoke scale: the effect (log sharpness ratio about -0.04) is smaller than 24 seeds resolve (per-seed "
+    "sd 0.09-0.10): seeds 0-23 gave -0.044 [-0.082, -0.005] (claim replicated, control undecided), seeds 1000-1023 "
+    "-0.037 [-0.079, +0.004] (both undecided), so a verdict in CI would depend on the seeds; deciding with margin "
+    "needs about 80 seeds, more than the smoke budget. It runs at full scale.")
+
+
 def planned_runs(scale, device):
+    if scale.name == "smoke":
+        return []
     return [c for step in STEPS for part in _configs(scale, device, step)[1:] for c in part]
 
 
@@ -69,6 +83,8 @@ def planned_runs(scale, device):
 @pytest.mark.xdist_group("fashion-sgd")
 @pytest.mark.parametrize("step", STEPS)
 def test_entropy_sgd(step, scale, device, evidence):
+    if scale.name == "smoke":
+        pytest.skip(UNDERPOWERED_AT_SMOKE)
     evidence.device = device
     seeds, sgd_configs, entropy_configs = _configs(scale, device, step)
     sgd, entropy = [cached_run(c) for c in sgd_configs], [cached_run(c) for c in entropy_configs]
@@ -86,19 +102,19 @@ def test_entropy_sgd(step, scale, device, evidence):
     evidence.record(sharpness=shown(
         {"Entropy-SGD": np.mean(a_entropy), "SGD": np.mean(a_sgd), "ratio": np.exp(np.mean(ratios)),
          "test accuracy Entropy-SGD": np.mean(acc_entropy), "test accuracy SGD": np.mean(acc_sgd),
-         "gradient evaluations Entropy-SGD": np.mean([r['steps'] * INNER for r in entropy]),
-         "gradient evaluations SGD": np.mean([r['steps'] for r in sgd])},
+         "gradient evaluations Entropy-SGD": np.mean([r.steps * INNER for r in entropy]),
+         "gradient evaluations SGD": np.mean([r.steps for r in sgd])},
         f"step {step}: Entropy-SGD {np.mean(a_entropy):.2f} vs SGD {np.mean(a_sgd):.2f} "
         f"(ratio {np.exp(np.mean(ratios)):.2f}); test accuracy {np.mean(acc_entropy):.1%} vs "
         f"{np.mean(acc_sgd):.1%}; gradient evaluations to the goal "
-        f"{np.mean([r['steps'] * INNER for r in entropy]):.0f} vs {np.mean([r['steps'] for r in sgd]):.0f}"))
+        f"{np.mean([r.steps * INNER for r in entropy]):.0f} vs {np.mean([r.steps for r in sgd]):.0f}"))
     evidence.detail(step=step, sharpness_sgd=a_sgd, sharpness_entropy_sgd=a_entropy, test_accuracy_sgd=acc_sgd,
-                    test_accuracy_entropy_sgd=acc_entropy, outer_steps=[r["steps"] for r in entropy],
-                    sgd_steps=[r["steps"] for r in sgd])
+                    test_accuracy_entropy_sgd=acc_entropy, outer_steps=[r.steps for r in entropy],
+                    sgd_steps=[r.steps for r in sgd])
     evidence.figure(f"training-{step}", figure(f"SGD and Entropy-SGD, step {step} (every seed)", [
         panel("training loss against gradient evaluations", "gradient evaluations", "loss",
-              [series("line", [t * (INNER if name == "Entropy-SGD" else 1) for t, _ in r["history"]],
-                      [v for _, v in r["history"]], name if k == 0 else "", color=color, alpha=0.7)
+              [series("line", [t * (INNER if name == "Entropy-SGD" else 1) for t, _ in r.history],
+                      [v for _, v in r.history], name if k == 0 else "", color=color, alpha=0.7)
                for name, runs, color in (("SGD", sgd, "C0"), ("Entropy-SGD", entropy, "C1"))
                for k, r in enumerate(runs)], yscale="log"),
         panel("sharpness at the loss goal", "", "top Hessian eigenvalue",

@@ -38,7 +38,7 @@ def _radii(scale, device, fraction, layer):
     for config in label_runs(scale, device, fraction):
         record = cached_run(config)
         x, y = training_data(config)
-        ok = record["converged"] and not record["diverged"]
+        ok = record.ok
         out.append(float(flatness_radius(trained_model(record, config), x, y, mse_loss, eps=EPS, directions=DIRECTIONS,
                                          layer=layer, seed=config.seed)) if ok else np.nan)
     return out

@@ -65,7 +65,7 @@ def test_gaussian_noise(scale, device, evidence):
     config = fashion_fnn(scale, device).config
     x, y = training_data(config)
     # the asymptotic regime: minima of wu2018.gd-sharpness (GD, eta = 0.5), shared through the run cache
-    trained = {r["config"]["seed"]: r for r in compute(planned_runs(scale, device)[0])}
+    trained = {r.seed: r for r in compute(planned_runs(scale, device)[0])}
     shown = {}
     for seed in scale.seeds[:3]:
         model = trained_model(trained[seed], config)

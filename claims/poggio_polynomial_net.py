@@ -58,14 +58,14 @@ def test_polynomial_net(scale, device, evidence):
         for activation, config in pair.items():
             record = cached_run(config)
             results[activation] = (record, accuracy(trained_model(record, config), *held_out(config)))
-            curves.setdefault(activation, record["history"])
+            curves.setdefault(activation, record.history)
         (relu, relu_test), (poly, poly_test) = results["relu"], results["poly8"]
-        rows.append({"seed": pair["relu"].seed, "relu_loss": relu["loss"], "poly_loss": poly["loss"], "relu_test": relu_test,
-                     "poly_test": poly_test, "diverged": relu["diverged"] or poly["diverged"]})
+        rows.append({"seed": pair["relu"].seed, "relu_loss": relu.loss, "poly_loss": poly.loss, "relu_test": relu_test,
+                     "poly_test": poly_test, "diverged": relu.diverged or poly.diverged})
     large_step = cached_run(large_step_config)
-    if large_step["diverged"]:
+    if large_step.diverged:
         evidence.finding(f"At eta = {label_runs(scale, device)[0].lr} (where the ReLU net trains, see "
-                         f"zhang.random-labels) the polynomial net diverged after {large_step['steps']} steps: outside "
+                         f"zhang.random-labels) the polynomial net diverged after {large_step.steps} steps: outside "
                          f"the fitted range [-4, 4] the polynomial grows like x^8, so it is not a drop-in replacement "
                          f"for large steps.")
     finite = precondition(not any(r["diverged"] for r in rows), f"no run diverges at eta = {LR}")
@@ -82,7 +82,7 @@ def test_polynomial_net(scale, device, evidence):
         f" (polynomial) vs {np.mean([r['relu_test'] for r in rows]):.1%} "
         f"(ReLU); training loss {np.mean([r['poly_loss'] for r in rows]):.2e} vs "
         f"{np.mean([r['relu_loss'] for r in rows]):.2e}")})
-    evidence.detail(runs=rows, lr=LR, budget=budget, large_step_diverged=large_step["diverged"])
+    evidence.detail(runs=rows, lr=LR, budget=budget, large_step_diverged=large_step.diverged)
     evidence.figure("curves", figure("ReLU and polynomial activations, same SGD (first seed)", [
         panel("training loss", "step", "loss", [series("line", [s for s, _ in h], [v for _, v in h], name)
                                                  for name, h in curves.items()], yscale="log"),

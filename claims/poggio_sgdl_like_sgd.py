@@ -53,7 +53,7 @@ def planned_runs(scale, device):
 
 
 def _loss_at(record, step):
-    return dict(record["history"]).get(step, np.nan)
+    return dict(record.history).get(step, np.nan)
 
 
 @pytest.mark.gpu
@@ -72,12 +72,12 @@ def test_sgdl_like_sgd(part, scale, device, evidence):
     sgd, sgdl = [cached_run(c) for c in sgd_configs], [cached_run(c) for c in sgdl_configs]
     trained = reached_goal(sgd + sgdl)
     every = sgd_configs[0].eval_every
-    horizon = (min(r["steps"] for r in sgd) - 1) // every * every
+    horizon = (min(r.steps for r in sgd) - 1) // every * every
     if part == "training":
         loud = [cached_run(replace(c, optimizer_options=(("noise", LOUD),), max_steps=horizon, loss_goal=None, zero_error=False))
                 for c in sgdl_configs]
         ratio = lambda runs: [float(np.log(_loss_at(r, horizon) / _loss_at(s, horizon))) for r, s in zip(runs, sgd)]
-        steps = [float(np.log(r["steps"] / s["steps"])) for r, s in zip(sgdl, sgd)]
+        steps = [float(np.log(r.steps / s.steps)) for r, s in zip(sgdl, sgd)]
         verdict = combine([effect(ratio(sgdl), np.log(2), "none", what=f"log(SGDL loss / SGD loss) at step {horizon}")],
                           preconditions=[trained])
         control = combine([effect(ratio(loud), np.log(2), "none",
@@ -88,10 +88,10 @@ def test_sgdl_like_sgd(part, scale, device, evidence):
             f"loss at step {horizon}: SGDL / SGD = {np.exp(np.mean(ratio(sgdl))):.2f} "
             f"(gamma' = {NOISE:g}), {np.exp(np.mean(ratio(loud))):.2f} (gamma' = {LOUD:g}); "
             f"steps to the loss goal SGDL / SGD = {np.exp(np.mean(steps)):.2f}"))
-        evidence.detail(horizon=horizon, steps_sgd=[r["steps"] for r in sgd], steps_sgdl=[r["steps"] for r in sgdl])
+        evidence.detail(horizon=horizon, steps_sgd=[r.steps for r in sgd], steps_sgdl=[r.steps for r in sgdl])
         evidence.figure("training", figure("Training loss, FashionMNIST FNN (every seed)", [
             panel("training loss", "step", "loss",
-                  [series("line", [t for t, _ in r["history"]], [v for _, v in r["history"]],
+                  [series("line", [t for t, _ in r.history], [v for _, v in r.history],
                           name if k == 0 else "", color=color, alpha=0.6)
                    for name, runs, color in (("SGD", sgd, "C0"), (f"SGDL gamma'={NOISE:g}", sgdl, "C1"),
                                              (f"SGDL gamma'={LOUD:g}", loud, "C3"))

@@ -52,7 +52,7 @@ def test_escape(scale, device, evidence):
     x, y = training_data(config)
     cases, rows, trajectories = [], [], {}
     for record in compute(planned_runs(scale, device)[0]):
-        seed = record["config"]["seed"]
+        seed = record.seed
         if seed not in seeds:
             continue
         minimum = trained_model(record, config)
@@ -67,7 +67,7 @@ def test_escape(scale, device, evidence):
                          "bound": nonuniformity_bound(rate, batch, n), "predicted_escape": predicted, "escaped": escaped, "burst": burst,
                          "diverged": result.diverged, "a_after": after, "final_loss": result.loss})
             trajectories.setdefault(name, result.history)
-        cases.append(record["converged"] and not record["diverged"])
+        cases.append(record.ok)
     started = precondition(all(cases), "every GD run reached its minimum (loss goal) without diverging")
     right = sum(r["predicted_escape"] == r["escaped"] for r in rows)
     flipped = sum((not r["predicted_escape"]) == r["escaped"] for r in rows)

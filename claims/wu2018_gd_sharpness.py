@@ -56,12 +56,12 @@ def test_gd_sharpness(scale, device, evidence):
     x, y = training_data(config)
     by_lr = {lr: [] for lr in lrs}
     for record in records:
-        lr = record["config"]["lr"]
-        ok = record["converged"] and not record["diverged"]
+        lr = record.lr
+        ok = record.ok
         value = float(sharpness(trained_model(record, config), x, y, mse_loss, tol=1e-4, chunk_size=1000)) if ok else np.nan
-        by_lr[lr].append({"seed": record["config"]["seed"], "sharpness": value, "steps": record["steps"],
-                          "loss": record["loss"], "converged": record["converged"], "diverged": record["diverged"],
-                          "history": record["history"]})
+        by_lr[lr].append({"seed": record.seed, "sharpness": value, "steps": record.steps,
+                          "loss": record.loss, "converged": record.converged, "diverged": record.diverged,
+                          "history": record.history})
     evidence.detail(setup=setup.describe(), runs={f"eta={lr:g}": [{k: v for k, v in r.items() if k != "history"}
                                                                    for r in runs] for lr, runs in by_lr.items()})
     ratios = {lr: [r["sharpness"] * lr / 2 for r in runs] for lr, runs in by_lr.items()}

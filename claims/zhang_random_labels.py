@@ -44,10 +44,10 @@ def test_random_labels(scale, device, evidence):
             model = trained_model(record, config)
             x, y = training_data(config)
             tx, ty = held_out(config)
-            rows.append({"seed": config.seed, "converged": record["converged"], "diverged": record["diverged"],
-                         "steps": record["steps"], "loss": record["loss"],
+            rows.append({"seed": config.seed, "converged": record.converged, "diverged": record.diverged,
+                         "steps": record.steps, "loss": record.loss,
                          "train": accuracy(model, x, y.argmax(1)), "test": accuracy(model, tx, ty),
-                         "history": record["history"]})
+                         "history": record.history})
         results[kind] = rows
     random, natural = results["random"], results["natural"]
     fitted = sum(r["train"] == 1.0 for r in random)

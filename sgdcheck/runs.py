@@ -1,7 +1,7 @@
 """Training runs as pure functions of (config, seed), cached on disk and spread over machines.
 
 A :class:`RunConfig` names everything a run depends on; :func:`run` builds the data and the model,
-trains, and returns plain data. :func:`cached_run` memoises runs with joblib.Memory keyed by the full
+trains, and returns a :class:`RunRecord`. :func:`cached_run` memoises runs with joblib.Memory keyed by the full
 configuration and a fingerprint of the engine sources the run depends on (sgdcheck.fingerprint), so a
 rerun or a report regeneration does not retrain, and an edit of the training code does not serve stale
 runs; joblib writes each entry through a temporary file and a rename, so a killed run leaves no corrupt
@@ -106,8 +106,8 @@ def initial_model(config: RunConfig) -> torch.nn.Module:
     return model.to(config.device, getattr(torch, config.dtype))
 
 
-def run(config: RunConfig) -> dict:
-    """Train one configuration; returns plain data (parameters on the CPU) fit for a cache."""
+def run(config: RunConfig) -> RunRecord:
+    """Train one configuration; returns its record (parameters on the CPU), fit for a cache."""
     x, y = training_data(config)
     model = initial_model(config)
     if config.optimizer == "lbfgs":
@@ -121,13 +121,44 @@ def run(config: RunConfig) -> dict:
     return _record(config, result)
 
 
-def _record(config: RunConfig, result: TrainResult) -> dict:
-    return {"config": config.key(), "params": {k: v.detach().cpu() for k, v in result.params.items()},
-            "steps": result.steps, "loss": result.loss, "converged": result.converged,
-            "diverged": result.diverged, "history": result.history, "computed_at": code_commit()}
+@dataclass(frozen=True)
+class RunRecord:
+    """One training run as the cache keeps it: the configuration as the cache key sees it, the final
+    parameters (on the CPU), the steps taken, the final training loss, whether the run reached its goal,
+    whether it diverged, the (step, full-batch loss) history, and the commit it was computed at."""
+
+    config: dict
+    params: dict
+    steps: int
+    loss: float
+    converged: bool
+    diverged: bool
+    history: list
+    computed_at: str = "before provenance was recorded"
+
+    @property
+    def ok(self) -> bool:
+        """Reached its goal without diverging: the precondition of every claim on trained runs."""
+        return self.converged and not self.diverged
+
+    @property
+    def seed(self) -> int:
+        return self.config["seed"]
+
+    @property
+    def lr(self) -> float:
+        return self.config["lr"]
+
+    def result(self) -> TrainResult:
+        return TrainResult(self.params, self.steps, self.loss, self.converged, self.diverged, self.history)
 
 
-def run_ensemble(config: RunConfig, seeds, lrs) -> list[dict]:
+def _record(config: RunConfig, result: TrainResult) -> RunRecord:
+    return RunRecord(config.key(), {k: v.detach().cpu() for k, v in result.params.items()}, result.steps,
+                     result.loss, result.converged, result.diverged, result.history, code_commit())
+
+
+def run_ensemble(config: RunConfig, seeds, lrs) -> list[RunRecord]:
     """GD or SGD runs for every (seed, lr) pair trained at once (sgdcheck.ensemble), seeds-major.
 
     The data are those of `config` (its seed picks subsets and random labels); each model starts from
@@ -145,18 +176,18 @@ def run_ensemble(config: RunConfig, seeds, lrs) -> list[dict]:
     return [_record(replace(config, seed=seed, lr=lr), result) for (seed, lr), result in zip(pairs, results)]
 
 
-def _ensemble_at(config: RunConfig, seeds, lrs, code: str) -> list[dict]:
+def _ensemble_at(config: RunConfig, seeds, lrs, code: str) -> list[RunRecord]:
     """run_ensemble; `code` (the source fingerprint) is only there to be part of the cache key."""
     job = Ensemble(config, seeds, lrs)
     start = time.perf_counter()
     with progress.running(job.label()):
         records = run_ensemble(config, seeds, lrs)
     progress.run_finished(job.label(), seconds=time.perf_counter() - start, runs=len(records),
-                          steps=max(r["steps"] for r in records), loss=max(r["loss"] for r in records))
+                          steps=max(r.steps for r in records), loss=max(r.loss for r in records))
     return records
 
 
-def cached_ensemble(config: RunConfig, seeds, lrs, location=None) -> list[dict]:
+def cached_ensemble(config: RunConfig, seeds, lrs, location=None) -> list[RunRecord]:
     """run_ensemble, computed once per (configuration, seeds, learning rates, engine code) and then read from
     the cache."""
     records = memory(location).cache(_ensemble_at)(config, tuple(seeds), tuple(float(lr) for lr in lrs),
@@ -164,19 +195,14 @@ def cached_ensemble(config: RunConfig, seeds, lrs, location=None) -> list[dict]:
     return _served(records)
 
 
-def as_result(record: dict) -> TrainResult:
-    return TrainResult(record["params"], record["steps"], record["loss"], record["converged"],
-                       record["diverged"], record["history"])
-
-
-def trained_model(record: dict, config: RunConfig) -> torch.nn.Module:
+def trained_model(record: RunRecord, config: RunConfig) -> torch.nn.Module:
     """The model of a run record, on the config's device, in eval mode."""
-    return as_result(record).load_into(initial_model(config)).eval()
+    return record.result().load_into(initial_model(config)).eval()
 
 
 def reached_goal(records) -> Verdict | None:
     """The precondition of every claim on trained runs: each reached its loss goal without diverging."""
-    return precondition(all(r["converged"] and not r["diverged"] for r in records),
+    return precondition(all(r.ok for r in records),
                         "every run reaches the loss goal without diverging")
 
 
@@ -214,7 +240,7 @@ _SERVED: set[str] = set()
 def _served(records):
     """Note the commits the records were computed at (for the report), and return them."""
     for record in records if isinstance(records, list) else [records]:
-        _SERVED.add(record.get("computed_at", "before provenance was recorded"))
+        _SERVED.add(record.computed_at)
     return records
 
 
@@ -226,17 +252,17 @@ def served_commits(clear: bool = True) -> list[str]:
     return commits
 
 
-def _run_at(config: RunConfig, code: str) -> dict:
+def _run_at(config: RunConfig, code: str) -> RunRecord:
     """run(config); `code` (the source fingerprint) is only there to be part of the cache key."""
     start = time.perf_counter()
     with progress.running(describe(config)):
         record = run(config)
-    progress.run_finished(describe(config), seconds=time.perf_counter() - start, steps=record["steps"],
-                          loss=record["loss"])
+    progress.run_finished(describe(config), seconds=time.perf_counter() - start, steps=record.steps,
+                          loss=record.loss)
     return record
 
 
-def cached_run(config: RunConfig, location=None) -> dict:
+def cached_run(config: RunConfig, location=None) -> RunRecord:
     """run(config), computed once per configuration and engine code, then read from the cache."""
     return _served(memory(location).cache(_run_at)(config, code=source_fingerprint("runs")))
 

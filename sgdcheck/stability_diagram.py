@@ -41,7 +41,7 @@ def _stability_diagram(scale_name: str, seed_offset: int, device: str, code: str
                          max_steps=scale.pick(smoke=20000, full=40000, paper=200000))
         x, y = training_data(config)
         for record in cached_ensemble(config, seeds, [lr]):
-            ok = record["converged"] and not record["diverged"]
+            ok = record.ok
             a = s = test = float("nan")
             method = None
             if ok:
@@ -50,9 +50,9 @@ def _stability_diagram(scale_name: str, seed_offset: int, device: str, code: str
                 a = float(sharpness(model, x, y, mse_loss, tol=1e-3, chunk_size=n))
                 nu = non_uniformity(model, x, y, mse_loss, tol=1e-2, chunk_size=n)
                 s, method = float(nu), nu.method
-            points.append({"batch_size": batch, "seed": record["config"]["seed"], "lr": lr, "n": n, "a": a, "s": s,
-                           "method": method, "test_accuracy": test, "steps": record["steps"], "loss": record["loss"],
-                           "converged": record["converged"], "diverged": record["diverged"]})
+            points.append({"batch_size": batch, "seed": record.seed, "lr": lr, "n": n, "a": a, "s": s,
+                           "method": method, "test_accuracy": test, "steps": record.steps, "loss": record.loss,
+                           "converged": record.converged, "diverged": record.diverged})
     return {"setup": setup.describe(), "lr": lr, "n": n, "batches": list(batches), "points": points}
 
 

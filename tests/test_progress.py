@@ -63,7 +63,7 @@ from sgdcheck.runs import RunConfig, cached_run
 def test_trains():
     config = RunConfig(dataset="digits", n=60, model="fnn", model_options=(("inputs", 64), ("hidden", (8,))),
                        lr=0.5, max_steps=20, eval_every=5, seed={seed})
-    assert cached_run(config)["steps"] == 20
+    assert cached_run(config).steps == 20
 '''
 
 

@@ -81,7 +81,7 @@ def test_an_ensemble_job_through_the_local_executor_equals_the_serial_one(tmp_pa
     job = Ensemble(DIGITS, (0, 1), (0.5, 0.1))
     (remote,) = run_many([job], executor="local", location=tmp_path / "a")
     serial = compute(job, tmp_path / "b")
-    assert [r["loss"] for r in remote] == [r["loss"] for r in serial]
+    assert [r.loss for r in remote] == [r.loss for r in serial]
     assert is_done(job, tmp_path / "a") and not is_done(job, tmp_path / "c")
 
 
@@ -114,7 +114,7 @@ def planned_runs(scale, device):
 def test_trained(scale, evidence):
     trained_before = all(is_done(c) for c in CONFIGS)
     records = [cached_run(c) for c in CONFIGS]
-    evidence.record(trained_before=trained_before, loss=max(r["loss"] for r in records))
+    evidence.record(trained_before=trained_before, loss=max(r.loss for r in records))
     evidence.conclude(CLAIM, holds(trained_before, "the declared runs were trained before the claim ran"),
                       seeds=[0, 1], negative_control=("never", holds(False, "control")))
 '''
