@@ -109,7 +109,7 @@ def test_lbfgs_sharp(scale, device, evidence):
                        "GD from them": shown(numbers('GD'), f"eta = {GD_LR}: {summary('GD')}"),
                        "SGD from them": shown(numbers('SGD'), f"eta = {SGD_LR}, B = {SGD_BATCH}: {summary('SGD')}")})
     evidence.detail(runs=rows, steps=steps, sharpness_drop=DROP,
-                    lbfgs=[{k: r[k] for k in ("steps", "loss", "converged", "diverged")} for r in records])
+                    lbfgs=[{k: getattr(r, k) for k in ("steps", "loss", "converged", "diverged")} for r in records])
     evidence.figure("escape", figure("Started at an L-BFGS minimum of corrupted FashionMNIST (first seed)", [
         panel("training loss", "step", "loss",
               [series("line", [t for t, _ in h], [v for _, v in h], name) for name, h in curves.items()], yscale="log"),

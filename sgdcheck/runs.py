@@ -201,8 +201,11 @@ def trained_model(record: RunRecord, config: RunConfig) -> torch.nn.Module:
 
 
 def reached_goal(records) -> Verdict | None:
-    """The precondition of every claim on trained runs: each reached its loss goal without diverging."""
-    return precondition(all(r.ok for r in records),
+    """The precondition of every claim on trained runs: each reached its loss goal without diverging. Takes
+    run records, or rows derived from them that keep their `converged` and `diverged` (a claim's table,
+    the points of the stability diagram)."""
+    usable = [r.ok if isinstance(r, RunRecord) else bool(r["converged"] and not r["diverged"]) for r in records]
+    return precondition(all(usable),
                         "every run reaches the loss goal without diverging")
 
 
