@@ -291,14 +291,15 @@ class Ensemble:
         return len(self.seeds) * len(self.lrs)
 
     def label(self) -> str:
-        return f"{describe(self.config)}, seeds {list(self.seeds)}, lr {list(self.lrs)}"
+        return f"{describe(self.config, with_run=False)}, seeds {list(self.seeds)}, lr {list(self.lrs)}"
 
 
-def describe(config: RunConfig) -> str:
-    """A short name of a run for progress lines: 'fnn x0.2 fashion-mnist n=1000 sgd lr=0.5 B=20 seed 3'."""
+def describe(config: RunConfig, with_run: bool = True) -> str:
+    """A short name of a run for progress lines: 'fnn x0.2 fashion-mnist n=1000 sgd lr=0.5 B=20 seed 3'
+    (without lr and seed for an ensemble, which names its own)."""
     batch = f" B={config.batch_size}" if config.batch_size and config.optimizer != "gd" else ""
-    return (f"{config.model} x{config.width_scale:g} {config.dataset} n={config.n} {config.optimizer} "
-            f"lr={config.lr:g}{batch} seed {config.seed}")
+    run = f" lr={config.lr:g}{batch} seed {config.seed}" if with_run else batch
+    return f"{config.model} x{config.width_scale:g} {config.dataset} n={config.n} {config.optimizer}{run}"
 
 
 def compute(job, location=None):
