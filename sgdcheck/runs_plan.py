@@ -35,19 +35,18 @@ def executor_parameters(executor: str, options: dict) -> dict:
             raise InvalidArgumentError(f"--slurm-config {path}: no such file") from None
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
             raise InvalidArgumentError(f"--slurm-config {path} is not valid TOML: {error}") from None
+    for key in ("time", "gpus_per_task"):
+        value = options.get(key)
+        if value is not None and value < (0 if key == "gpus_per_task" else 1):
+            raise InvalidArgumentError(f"--slurm-{key.replace('_', '-')} must be positive, got {value}")
     if executor == "local":
-        params = {"timeout_min": options.get("time") or params.get("timeout_min", 60)}
-        return params
+        return {"timeout_min": options.get("time") or params.get("timeout_min", 60)}
     if options.get("partition"):
         params["slurm_partition"] = options["partition"]
     if options.get("time"):
         params["timeout_min"] = options["time"]
     if options.get("gpus_per_task") is not None:
         params["slurm_gpus_per_task"] = options["gpus_per_task"]
-    for key in ("time", "gpus_per_task"):
-        value = options.get(key)
-        if value is not None and value < (0 if key == "gpus_per_task" else 1):
-            raise InvalidArgumentError(f"--slurm-{key.replace('_', '-')} must be positive, got {value}")
     params.setdefault("timeout_min", SLURM_DEFAULT_TIME_MIN)
     return params
 

@@ -51,18 +51,6 @@ def fits_every_sample(model, params, x, y, chunk_size: int = 4096) -> bool:
                          == y[i:i + chunk_size].argmax(1)).all()) for i in range(0, len(x), chunk_size))
 
 
-def sample_batches(n: int, batch_size: int, replacement: bool, generator: torch.Generator):
-    """An endless stream of batch indices: i.i.d. uniform (with replacement), or epochs of a fresh
-    random permutation (without replacement). The reference for sgdcheck.loop.BatchStream."""
-    if replacement:
-        while True:
-            yield torch.randint(n, (batch_size,), generator=generator)
-    while True:
-        order = torch.randperm(n, generator=generator)
-        for start in range(0, n - batch_size + 1, batch_size):
-            yield order[start:start + batch_size]
-
-
 def train(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn, optimizer, *, max_steps: int,
           batch_size: int | None = None, replacement: bool = False, loss_goal: float | None = None,
           eval_every: int = 100, seed: int = 0, blowup: float = BLOWUP, zero_error: bool = False) -> TrainResult:

@@ -5,7 +5,17 @@ import torch
 
 from sgdcheck.errors import InvalidArgumentError
 from sgdcheck.loop import BatchStream, checked_batch_size, diverged, healthy
-from sgdcheck.train import sample_batches
+
+
+def sample_batches(n, batch_size, replacement, generator):
+    """The reference: one draw per step (i.i.d. uniform, or epochs of a fresh permutation)."""
+    if replacement:
+        while True:
+            yield torch.randint(n, (batch_size,), generator=generator)
+    while True:
+        order = torch.randperm(n, generator=generator)
+        for start in range(0, n - batch_size + 1, batch_size):
+            yield order[start:start + batch_size]
 
 
 @pytest.mark.parametrize("replacement", [True, False])

@@ -33,6 +33,9 @@ def test_slurm_parameters_come_from_the_file_then_the_options(tmp_path):
 def test_bad_executor_options_are_named(options, message):
     with pytest.raises(InvalidArgumentError, match=message):
         executor_parameters("slurm", options)
+    if "time" in options:
+        with pytest.raises(InvalidArgumentError, match=message):
+            executor_parameters("local", options)
     with pytest.raises(InvalidArgumentError, match="--executor must be one of"):
         executor_parameters("kubernetes", {})
 

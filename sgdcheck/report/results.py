@@ -239,16 +239,16 @@ def locked(report_dir: Path):
         lock.release()
 
 
-def publish(report_dir: Path, report: dict, *, figures_of: set[str] | None = None, history: str = "",
+def publish(report_dir: Path, report: dict, *, figures_of: set[str] | None = None, history: list[dict] = (),
             with_json: bool = True) -> Path:
     """Write a report's files atomically: the figures (of the claims in `figures_of`, all when None),
-    latest.md, index.html and (with_json) latest.json are staged, then moved into place; then `history`
-    (lines of history.jsonl) is appended. Returns latest.md's path."""
+    latest.md, index.html and (with_json) latest.json are staged, then moved into place; then the `history`
+    lines are appended to history.jsonl. Returns latest.md's path."""
     report_dir = Path(report_dir)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=report_dir))
     try:
         figures = _render_figures(report, staging, only=figures_of)
-        lines = read_history(report_dir) + [json.loads(line) for line in history.splitlines() if line]
+        lines = read_history(report_dir) + list(history)
         (staging / "latest.md").write_text(markdown(report))
         (staging / "index.html").write_text(dashboard(report, lines))
         names = ["latest.md", "index.html"]
@@ -260,7 +260,7 @@ def publish(report_dir: Path, report: dict, *, figures_of: set[str] | None = Non
             os.replace(staging / relative, report_dir / relative)
         if history:
             with open(report_dir / "history.jsonl", "a") as target:
-                target.write(history)
+                target.write("".join(json.dumps(line) + "\n" for line in history))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return report_dir / "latest.md"
@@ -279,8 +279,8 @@ def write(report_dir: Path, header: dict, payloads: list[dict]) -> Path:
                               f"'sgdcheck-report {folder} --merge' once latest.json is repaired") from None
         report = merge(previous, header, entries)
         replaced = {cid for cid, c in report["claims"].items() if c["run_id"] == header["run_id"]}
-        line = json.dumps({"run": header, "verdicts": {cid: history_record(c) for cid, c in entries.items()}}) + "\n"
-        return publish(folder, report, figures_of=replaced, history=line)     # seed checks draw nothing
+        line = {"run": header, "verdicts": {cid: history_record(c) for cid, c in entries.items()}}
+        return publish(folder, report, figures_of=replaced, history=[line])    # seed checks draw nothing
 
 
 def redraw(report_dir: Path) -> Path:
@@ -303,8 +303,7 @@ def merge_reports(report_dir: Path, other_dir: Path) -> Path:
                 report = merge(report, header, entries)
         if report is None:
             raise ReportError(f"{other_dir} holds no claims to merge")
-        history = other_path / "history.jsonl"
-        return publish(folder, report, history=history.read_text() if history.is_file() else "")
+        return publish(folder, report, history=read_history(other_path) if other_path.is_dir() else [])
 
 
 def _keep_evidence(report_dir: Path, header: dict, entries: dict) -> Path:
