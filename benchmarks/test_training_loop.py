@@ -48,7 +48,7 @@ def hand_written(x, y, batch, goal):
     """A torch.optim.SGD loop on the engine's batches (sgdcheck.loop.BatchStream, seed 0)."""
     model = _model(device=x.device)
     sgd = torch.optim.SGD(model.parameters(), lr=LR)
-    batches = BatchStream(len(x), batch or len(x), False, 0)
+    batches = BatchStream(len(x), batch or len(x), "reshuffling", 0)
     for _ in range(STEPS):
         if batch is None:
             loss = mse_loss(model(x), y).mean()

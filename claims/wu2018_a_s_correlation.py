@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from sgdcheck import Claim, Source, combine, precondition, shown
-from sgdcheck.stats import Interval, compare, fit_loglog_slope
+from sgdcheck.stats import compare, correlation_interval, slope_interval
 from sgdcheck.stability_diagram import diagram_figure, stability_diagram
 
 CLAIM = Claim(
@@ -18,19 +18,9 @@ CLAIM = Claim(
               "correlated and roughly proportional.",
     paper={"correlation of log a and log s": "strong", "log-log slope of s on a": "~ 1 (roughly proportional)"},
     notes="Strong: Pearson r of log a and log s >= 0.8 (Fisher-z 95% interval). Roughly proportional: the "
-          "log-log slope lies in [0.5, 2]. The paper also varies the initialisation scale; here only the batch "
+          "log-log slope lies in [0.5, 2] (its 95% interval: Student t with n - 2 degrees of freedom). The paper also varies the initialisation scale; here only the batch "
           "size and the seed vary.",
 )
-
-
-def correlation_interval(x, y, confidence=0.95) -> Interval:
-    """Pearson r with its Fisher-z interval."""
-    from scipy import stats as sps
-
-    r = float(np.corrcoef(x, y)[0, 1])
-    half = sps.norm.ppf(0.5 + confidence / 2) / np.sqrt(len(x) - 3)
-    z = np.arctanh(np.clip(r, -0.999999, 0.999999))
-    return Interval(r, float(np.tanh(z - half)), float(np.tanh(z + half)), confidence, f"Fisher z, n={len(x)}")
 
 
 @pytest.mark.gpu
@@ -42,13 +32,13 @@ def test_a_s_correlation(scale, device, evidence):
     enough = precondition(len(points) >= 6, f"at least 6 converged minima (got {len(points)})")
     la, ls = np.log([p["a"] for p in points]), np.log([p["s"] for p in points])
     r = correlation_interval(la, ls)
-    slope, stderr = fit_loglog_slope([p["a"] for p in points], [p["s"] for p in points])
-    slope_interval = Interval(slope, slope - 1.96 * stderr, slope + 1.96 * stderr, 0.95, "least squares ± 1.96 se")
+    slope = slope_interval([p["a"] for p in points], [p["s"] for p in points], loglog=True)
     verdict = combine([compare(r, low=0.8, what="Pearson r of log a and log s"),
-                       compare(slope_interval, 0.5, 2.0, what="log-log slope of s on a")], preconditions=[enough])
+                       compare(slope, 0.5, 2.0, what="log-log slope of s on a")], preconditions=[enough])
     control = combine([compare(r, -0.3, 0.3, what="Pearson r of log a and log s")], preconditions=[enough])
     evidence.record(**{"correlation of log a and log s": shown(r.estimate, f"r = {r.estimate:.3f} [{r.low:.3f}, {r.high:.3f}]"),
-                       "log-log slope of s on a": shown(slope, f"{slope:.2f} ± {stderr:.2f}")})
+                       "log-log slope of s on a": shown(slope.estimate, f"{slope.estimate:.2f} [{slope.low:.2f}, "
+                                                                        f"{slope.high:.2f}] ({slope.method})")})
     evidence.detail(**diagram)
     evidence.figure("diagram", diagram_figure(diagram))
     evidence.conclude(CLAIM, verdict, seeds=sorted({p["seed"] for p in points}),

@@ -3,8 +3,9 @@
 Public API, grouped:
 - declaring claims and evidence: Claim, Source, Tolerance, Evidence, known_refutation,
   known_inconclusive
-- statistics and verdicts: Verdict, mean_interval, binomial_interval, within, at_most,
-  at_least, effect, proportion, holds_for_all, equals, precondition, combine
+- statistics and verdicts: Verdict, Interval, mean_interval, binomial_interval, slope_interval,
+  correlation_interval, within, at_most, at_least, effect, proportion, holds_for_all, equals, holds,
+  precondition, combine
 - headline numbers: Quantity, shown
 - exact stability math: criterion, mean_square_rate, sharpness_nonuniformity,
   minibatch_second_moment, second_moment_operator, critical_lr, necessary_box
@@ -19,8 +20,8 @@ from .scale import SCALES, Scale, get_scale
 from .stability import (critical_lr, criterion, mean_square_rate, minibatch_second_moment, necessary_box,
                         second_moment_operator, sharpness_nonuniformity)
 from .quantity import Quantity, shown
-from .stats import (Verdict, at_least, at_most, binomial_interval, combine, effect, equals, holds, holds_for_all,
-                    mean_interval, precondition, proportion, within)
+from .stats import (Interval, Verdict, at_least, at_most, binomial_interval, combine, correlation_interval, effect,
+                    equals, holds, holds_for_all, mean_interval, precondition, proportion, slope_interval, within)
 
 __version__ = "0.1.0"
 
@@ -28,7 +29,7 @@ __all__ = [
     # declaring claims and their evidence
     "Claim", "Source", "Tolerance", "Evidence", "known_refutation", "known_inconclusive",
     # statistics and verdicts
-    "Verdict", "mean_interval", "binomial_interval", "within", "at_most", "at_least", "effect", "proportion",
+    "Verdict", "Interval", "mean_interval", "binomial_interval", "slope_interval", "correlation_interval", "within", "at_most", "at_least", "effect", "proportion",
     "holds_for_all", "holds", "equals", "precondition", "combine",
     "Quantity", "shown",
     # exact stability math

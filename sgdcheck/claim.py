@@ -12,7 +12,9 @@ A claim module states its claim as data, validated when the module is imported:
 """
 from __future__ import annotations
 
+import os
 import re
+import sys
 from dataclasses import dataclass, field, fields
 from typing import Any, Mapping
 
@@ -63,7 +65,7 @@ class Tolerance:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-_REGISTRY: dict[str, str] = {}
+_REGISTRY: dict[str, tuple[str, str]] = {}
 
 
 @dataclass(frozen=True, init=False)
@@ -106,7 +108,8 @@ class Claim:
             raise ClaimDeclarationError(f"claim {claim_id!r}: paper must be a mapping of values")
         for name in known:
             object.__setattr__(self, name, values[name])
-        _register(self)
+        caller = sys._getframe(1).f_globals
+        _register(self, os.path.realpath(caller["__file__"]) if caller.get("__file__") else caller.get("__name__", ""))
 
     def describe(self) -> dict:
         """The declaration as JSON-ready data, as it appears in reports."""
@@ -120,10 +123,15 @@ class Claim:
         }
 
 
-def _register(claim: Claim) -> None:
-    """Refuse two different claims under one id (reports and history are keyed by it)."""
+def _register(claim: Claim, where: str) -> None:
+    """Refuse one id declared by two modules, or twice with different statements (reports and history are keyed
+    by it, so two claims under one id would merge silently into one entry)."""
     previous = _REGISTRY.get(claim.id)
-    if previous is not None and previous != claim.statement:
-        raise ClaimDeclarationError(
-            f"claim id {claim.id!r} is declared twice with different statements")
-    _REGISTRY[claim.id] = claim.statement
+    if previous is not None:
+        statement, origin = previous
+        if origin != where:
+            raise ClaimDeclarationError(f"claim id {claim.id!r} is declared in {origin} and again in {where}: "
+                                        f"give one of them another id")
+        if statement != claim.statement:
+            raise ClaimDeclarationError(f"claim id {claim.id!r} is declared twice with different statements")
+    _REGISTRY[claim.id] = (claim.statement, where)

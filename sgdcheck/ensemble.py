@@ -3,7 +3,9 @@
 The models' parameters are stacked with torch.func.stack_module_state and one functional step is
 vmapped over them, each model with its own learning rate and its own seeded batches (the same
 batches `sgdcheck.train.train` would draw for that seed), so an ensemble run equals the sequential
-runs. A model that diverges is frozen and reported, the others go on.
+runs: the same steps, the same divergence rule (sgdcheck.loop.diverged, applied to every step's loss on the
+device, with no look from the host), the same history. A model that diverges is frozen and reported, the
+others go on.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from torch.func import functional_call, grad_and_value, stack_module_state, vmap
 
 from . import progress
 from .errors import InvalidArgumentError
-from .loop import BLOWUP, BatchStream, check_budget, checked_batch_size, diverged, healthy
+from .loop import BLOWUP, BatchStream, check_budget, checked_batch_size, close_history, diverged, healthy
 from .train import TrainResult
 
 CHUNK_STEPS = 32                 # on an accelerator, steps between the host's looks at the models' state
@@ -24,7 +26,7 @@ CHUNK_STEPS = 32                 # on an accelerator, steps between the host's l
 
 def train_ensemble(build_model: Callable[[int], torch.nn.Module], seeds: Sequence[int], lrs: Sequence[float],
                    x: torch.Tensor, y: torch.Tensor, loss_fn, *, max_steps: int, batch_size: int | None = None,
-                   replacement: bool = False, loss_goal: float | None = None, eval_every: int = 100,
+                   sampling: str = "reshuffling", loss_goal: float | None = None, eval_every: int = 100,
                    blowup: float = BLOWUP, chunk_steps: int | None = None) -> list[TrainResult]:
     """GD (batch_size None) or SGD for every (seed, lr) pair; results in the order seeds-major.
 
@@ -47,8 +49,8 @@ def train_ensemble(build_model: Callable[[int], torch.nn.Module], seeds: Sequenc
     base = copy.deepcopy(models[0]).to("meta")
     first = next(iter(params.values()))
     rates = torch.tensor([lr for _, lr in pairs], dtype=first.dtype, device=first.device)
-    streams = [BatchStream(n, batch_size, replacement, seed) for seed, _ in pairs]
     full = batch_size == n
+    streams = [] if full else [BatchStream(n, batch_size, sampling, seed) for seed, _ in pairs]
     chunk = chunk_steps or (CHUNK_STEPS if first.device.type != "cpu" else 1)
     queued = torch.empty(0, len(pairs), batch_size, dtype=torch.long, device=x.device)
 
@@ -87,31 +89,33 @@ def train_ensemble(build_model: Callable[[int], torch.nn.Module], seeds: Sequenc
             if not len(queued):                                  # a chunk of batches, moved to the device at once
                 queued = torch.stack([s.take(chunk) for s in streams], 1).to(x.device)
             index, queued = queued[0], queued[1:]
-            grads, _ = step_fn(params, buffers, x[index], y[index])
+            grads, values = step_fn(params, buffers, x[index], y[index])
         moving = ~done
         for k in params:
             shape = (-1,) + (1,) * (params[k].dim() - 1)
             update = rates.view(shape) * grads[k]
             params[k] = torch.where(moving.view(shape), params[k] - update, params[k])
         steps += moving.long()
-        if not full and (step % eval_every == 0 or step == max_steps or loss_goal is not None):
-            current = torch.where(moving, losses(params), current)
-            active &= finite(current)
-            if step % eval_every == 0 or step == max_steps:
+        if not full:
+            stepped = moving & finite(values.detach())         # the batch loss at the weights before this step
+            active &= ~moving | stepped
+            evaluated = step % eval_every == 0 or step == max_steps
+            if evaluated or loss_goal is not None:
+                current = torch.where(stepped, losses(params), current)
+                active &= ~stepped | finite(current)
+            if evaluated:
                 progress.step(step, max_steps, float(current.max()), models=len(pairs))
                 for m in range(len(pairs)):
-                    if moving[m]:
+                    if stepped[m]:
                         history[m].append((step, float(current[m])))
+    final = losses(params)                                       # every run's loss at its last weights
     if full:
-        final = losses(params)
-        current = torch.where(active, final, current)
-        for m in range(len(pairs)):
-            if history[m][-1][0] != int(steps[m]):
-                history[m].append((int(steps[m]), float(current[m])))
+        final = torch.where(active, final, current)             # a diverged run keeps the loss that stopped it
     results = []
     for m in range(len(pairs)):
-        loss = float(current[m])
-        failed = diverged(loss, blowup)
+        loss = float(final[m])
+        close_history(history[m], int(steps[m]), loss)
+        failed = not bool(active[m]) or diverged(loss, blowup)
         results.append(TrainResult({k: v[m].clone() for k, v in params.items()}, int(steps[m]), loss,
                                    (not failed) and loss_goal is not None and loss <= loss_goal, failed,
                                    history[m]))

@@ -189,6 +189,25 @@ def combine_rules(parts=(2, 5, 10), n: int = 5, trials: int = 2000, seed: int = 
     return rows
 
 
+def case_rules(cases=(2, 3, 4), n: int = 5, trials: int = 2000, seed: int = 0) -> list[Row]:
+    """The cases of one claim (parametrised tests, each concluding on its own) as the report aggregates them: each
+    case's verdict is read back from its JSON (no data to retest) and the claim is refuted when any case is. With
+    every case an at_most part exactly at its bound, the claim's false-refutation rate over k cases (the
+    family-wise rate, which no correction holds down), and one case false with the others true replicated."""
+    rows = []
+    for k in cases:
+        def claim_verdict(rng, shifts):
+            read_back = [stats.Verdict.from_dict(stats.at_most(_normal(rng, mu, n), 0.0).as_dict()) for mu in shifts]
+            return stats.combine(read_back, correct=False).verdict
+
+        rows.append(_row(f"{k} cases of one claim", "uncorrected (report)", n, "every case at its bound", "refuted",
+                         _rates(lambda rng: claim_verdict(rng, [0.0] * k), trials, seed)[REFUTED], trials, True))
+        rows.append(_row(f"{k} cases of one claim", "uncorrected (report)", n, "one case at its bound, others true",
+                         "replicated", _rates(lambda rng: claim_verdict(rng, [0.0] + [-2.0] * (k - 1)), trials,
+                                              seed + 1)[REPLICATED], trials, True))
+    return rows
+
+
 def table(rows: list[Row]) -> str:
     lines = ["| rule | interval | n | truth | rate of | measured | 95% upper bound | kind | trials |",
              "|---|---|---|---|---|---|---|---|---|"]
@@ -203,7 +222,7 @@ def table(rows: list[Row]) -> str:
 def all_rows(trials: int, seed: int = 0) -> list[Row]:
     return (mean_rules(trials=trials, bootstrap_trials=max(200, trials // 2), seed=seed)
             + effect_rules(trials=max(200, trials // 2), seed=seed) + proportion_rules(trials=trials, seed=seed)
-            + combine_rules(trials=max(200, trials // 2), seed=seed))
+            + combine_rules(trials=max(200, trials // 2), seed=seed) + case_rules(trials=max(200, trials // 2), seed=seed))
 
 
 def main(argv=None) -> int:

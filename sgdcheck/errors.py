@@ -37,6 +37,10 @@ class ClaimInconclusive(ClaimOutcome):
     """The evidence neither supports nor contradicts the claim (preconditions or power failed)."""
 
 
+class EvidenceNotConcluded(SgdcheckError, AssertionError):
+    """A claim test took the evidence fixture but returned without concluding."""
+
+
 class NegativeControlFailed(ClaimOutcome):
     """The negative control was not refuted: the check cannot tell a wrong prediction apart."""
 

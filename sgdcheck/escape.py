@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import torch
 
 from .curvature import mse_loss, sharpness
+from .sampling import THEORY_SAMPLING
 from .optim import GD
 from .train import TrainResult, train
 
@@ -21,12 +22,13 @@ class Escape:
 
 
 def escape_probe(model: torch.nn.Module, x, y, lr: float, batch_size: int, steps: int, *, a_start: float,
-                 seed: int = 0, drop: float = 0.2, eval_every: int = 20) -> Escape:
-    """GD (batch_size = n) or SGD from the model's parameters for `steps` steps. Escaped: the run diverged,
-    or the sharpness at the end has fallen below (1 - drop) a_start (it left for a flatter region). The
-    model is not modified."""
+                 seed: int = 0, drop: float = 0.2, eval_every: int = 20, sampling: str = THEORY_SAMPLING) -> Escape:
+    """GD (batch_size = n) or SGD from the model's parameters for `steps` steps, minibatches drawn as
+    `sampling` says (by default the independent uniform subsets that Wu, Ma & E's stability theory assumes).
+    Escaped: the run diverged, or the sharpness at the end has fallen below (1 - drop) a_start (it left for a
+    flatter region). The model is not modified."""
     result = train(model, x, y, mse_loss, GD(lr), max_steps=steps, batch_size=batch_size, eval_every=eval_every,
-                   seed=seed)
+                   seed=seed, sampling=sampling)
     after = float("nan")
     if not result.diverged:
         probe = result.load_into(copy.deepcopy(model))

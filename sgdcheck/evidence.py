@@ -62,6 +62,7 @@ class Evidence:
             raise InvalidArgumentError(f"{claim.id}: conclude() was called twice in one test")
         control_statement, control = negative_control
         from .runs import served_commits       # not at import: the plugin loads this module in every session
+        from .sampling import used as used_samplings
         payload = {
             **claim.describe(),
             "case": case,
@@ -77,6 +78,7 @@ class Evidence:
             "scale": self.scale.name,
             "seed_offset": self.scale.seed_offset,
             "runs_computed_at": served_commits(),
+            "sampling": used_samplings(),
             "seeds": jsonable(list(seeds)),
             "device": self.device,
             "known_refutation": self.known_refutation,

@@ -1,9 +1,9 @@
 """What the training loops share (sgdcheck.train for one model and any optimizer, sgdcheck.ensemble for
-many models at once): the batch-size check, the divergence rule, the seeded batch streams drawn a chunk
-at a time, and the history bookkeeping.
+many models at once): the batch-size check, the samplings of minibatches, the divergence rule, the seeded
+batch streams drawn a chunk at a time, and the history bookkeeping.
 
-Batches are drawn with or without replacement from a seeded torch.Generator on the CPU; a stream drawn
-K steps at a time yields exactly the indices of K single draws, so chunking changes no run.
+Batches come from a seeded torch.Generator on the CPU, in one of the samplings of sgdcheck.sampling; a
+stream drawn K steps at a time yields exactly the indices of K single draws, so chunking changes no run.
 """
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import math
 import torch
 
 from .errors import InvalidArgumentError
+from .sampling import checked as checked_sampling, note as note_sampling
 
 BLOWUP = 1e8                     # a loss above this (or not finite) is divergence
 
@@ -30,7 +31,11 @@ def check_budget(max_steps: int, eval_every: int) -> None:
 
 
 def diverged(loss: float, blowup: float = BLOWUP) -> bool:
-    """The divergence rule for one loss value: not finite, or above `blowup`."""
+    """The divergence rule for one loss value: not finite, or above `blowup`.
+
+    Every loop applies it to the loss of every step it takes: the full-batch loss of a GD step, and the batch
+    loss of a minibatch step (a minibatch run stops at the first step whose batch loss fails it, and its final
+    loss is the full-batch loss at its last weights); and to every full-batch loss it evaluates."""
     return not math.isfinite(loss) or loss > blowup
 
 
@@ -39,13 +44,20 @@ def healthy(losses: torch.Tensor, blowup: float = BLOWUP) -> torch.Tensor:
     return torch.isfinite(losses) & (losses <= blowup)
 
 
-class BatchStream:
-    """An endless stream of batch indices from a seeded generator: i.i.d. uniform (with replacement), or
-    epochs of a fresh random permutation (without replacement). `take(k)` returns the next k batches as a
-    [k, batch_size] tensor, equal to k calls of `next`."""
+def close_history(history: list, step: int, loss: float) -> list:
+    """End a (step, full-batch loss) history at the run's last step: every loop's history ends there."""
+    if not history or history[-1][0] != step:
+        history.append((step, loss))
+    return history
 
-    def __init__(self, n: int, batch_size: int, replacement: bool, seed: int):
-        self.n, self.batch_size, self.replacement = n, batch_size, replacement
+
+class BatchStream:
+    """An endless stream of batch indices from a seeded generator, in one of the SAMPLINGS. `take(k)` returns
+    the next k batches as a [k, batch_size] tensor, equal to k calls of `next`."""
+
+    def __init__(self, n: int, batch_size: int, sampling: str, seed: int):
+        self.n, self.batch_size, self.sampling = n, batch_size, checked_sampling(sampling)
+        note_sampling(sampling)
         self.generator = torch.Generator().manual_seed(seed)
         self._order, self._position = None, 0
 
@@ -56,8 +68,12 @@ class BatchStream:
         return self.take(1)[0]
 
     def take(self, k: int) -> torch.Tensor:
-        if self.replacement:
+        if k < 1:
+            return torch.empty(0, self.batch_size, dtype=torch.long)
+        if self.sampling == "replacement":
             return torch.randint(self.n, (k, self.batch_size), generator=self.generator)
+        if self.sampling == "subsets":
+            return torch.stack([torch.randperm(self.n, generator=self.generator)[:self.batch_size] for _ in range(k)])
         rows, per_epoch = [], self.n // self.batch_size
         while len(rows) < k:
             if self._order is None or self._position == per_epoch:

@@ -19,11 +19,11 @@ from pathlib import Path
 import pytest
 
 from .report import results
-from .errors import ReportError, SgdcheckError
+from .errors import EvidenceNotConcluded, ReportError, SgdcheckError
 from .evidence import Evidence, read_payload
 from . import progress
 from .runs_plan import EXECUTORS, executor_parameters, planned_jobs, train_planned
-from .scale import SCALE_NAMES, get_scale
+from .scale import MAX_SEED_OFFSET, SCALE_NAMES, get_scale
 
 MARKERS = {
     "gpu": "trains neural networks; at paper scale it needs a GPU (skipped with the reason when none)",
@@ -70,17 +70,38 @@ def pytest_configure(config):
         config.addinivalue_line("markers", f"{name}: {text}")
     config.stash[STASH] = {"payloads": [], "active": False}
     config.pluginmanager.register(EvidenceCollector(config), "sgdcheck-evidence-collector")
-    if config.getoption("seed_offset") < 0:
-        raise pytest.UsageError(f"--seed-offset must be >= 0, got {config.getoption('seed_offset')}")
-    if config.getoption("device") == "cuda":
-        resolve_device("cuda")                  # a usage error now, not after the claims ran
-    if config.getoption("executor") != "serial":
-        try:
-            executor_parameters(config.getoption("executor"), _slurm_options(config))
-        except SgdcheckError as error:
-            raise pytest.UsageError(str(error)) from None
+    _check_options(config)
     if any(config.getoption(name) != default for name, default in OPTIONS.items()):
         _activate(config)
+
+
+def _check_options(config):
+    """Bad options are usage errors before anything runs, each naming the option."""
+    offset = config.getoption("seed_offset")
+    if not 0 <= offset <= MAX_SEED_OFFSET:
+        raise pytest.UsageError(f"--seed-offset must be in 0..{MAX_SEED_OFFSET:,}, got {offset}")
+    if config.getoption("report_dir") is not None and not config.getoption("report_dir").strip():
+        raise pytest.UsageError("--report-dir is empty: give a folder, or pass --no-report")
+    if config.getoption("device") == "cuda":
+        resolve_device("cuda")                  # a usage error now, not after the claims ran
+    executor = config.getoption("executor")
+    slurm_only = [f"--slurm-{name.replace('_', '-')}" for name, value in _slurm_options(config).items()
+                  if value is not None and not (executor == "local" and name == "time")]
+    if slurm_only and executor != "slurm":
+        raise pytest.UsageError(f"{', '.join(slurm_only)} only apply with --executor slurm"
+                                f"{' (--slurm-time also with --executor local)' if 'time' not in slurm_only else ''}; "
+                                f"this session has --executor {executor}")
+    if executor != "serial":
+        try:
+            executor_parameters(executor, _slurm_options(config))
+        except SgdcheckError as error:
+            raise pytest.UsageError(str(error)) from None
+    if executor == "slurm":
+        import shutil
+
+        if shutil.which("sbatch") is None:
+            raise pytest.UsageError("--executor slurm needs SLURM on this machine, and its sbatch command is not on "
+                                    "PATH; use --executor local, or run from a SLURM login node")
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -176,6 +197,10 @@ def pytest_collection_finish(session):
         train_planned(jobs, config.getoption("executor"), _slurm_options(config), write=write)
     except SgdcheckError as error:
         raise pytest.UsageError(str(error)) from None
+    except Exception as error:                     # the executor's own failure: its cause first, in one line
+        pytest.exit(f"sgdcheck: the declared runs could not be trained with --executor "
+                    f"{config.getoption('executor')}: {type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''}",
+                    returncode=pytest.ExitCode.INTERNAL_ERROR)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -303,8 +328,21 @@ def device(pytestconfig):
 def evidence(request, scale):
     """Records measurements, findings and figures, and concludes with a computed verdict.
 
-    Claims computed with numpy run on the CPU; claims that train on torch set evidence.device."""
+    Claims computed with numpy run on the CPU; claims that train on torch set evidence.device. A test that takes
+    this fixture must end with evidence.conclude(...): one that returns without it fails, saying so."""
     return Evidence(request.node, scale, device="cpu")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    """A claim test that passes without concluding has decided nothing and reported nothing: it fails."""
+    result = yield
+    evidence = getattr(item, "funcargs", {}).get("evidence")
+    if isinstance(evidence, Evidence) and not evidence.concluded:
+        raise EvidenceNotConcluded(f"{item.nodeid} took the evidence fixture but returned without calling "
+                                   f"evidence.conclude(claim, verdict, negative_control=..., seeds=...): its verdict "
+                                   f"was never judged and nothing was reported")
+    return result
 
 
 def _report_dir(config) -> Path | None:
@@ -340,20 +378,28 @@ class EvidenceCollector:
         state["written"] = None
         if not state["payloads"]:
             return
-        if exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
-            state["error"] = f"no report written: the session ended with {exitstatus!r}"
-            return
         folder = _report_dir(config)
         if folder is None:
             return
         header = results.run_header(config.getoption("--scale"),
-                                          _device_label(resolve_device(config.getoption("--device"))),
-                                          Path(config.rootpath), " ".join(["pytest", *sys.argv[1:]]),
-                                          seed_offset=config.getoption("seed_offset"))
+                                    _device_label(resolve_device(config.getoption("--device"))),
+                                    Path(config.rootpath), " ".join(["pytest", *sys.argv[1:]]),
+                                    seed_offset=config.getoption("seed_offset"))
+        if exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+            try:                                   # an interrupted session: its evidence is kept, not reported
+                kept = results.keep_evidence(folder, header, results.claim_entries(state["payloads"], header["run_id"]),
+                                             [])
+                state["error"] = (f"no report written: the session ended with {exitstatus!r}; the evidence of its "
+                                  f"finished claims is kept in {kept} (fold it in with 'sgdcheck-report {folder} "
+                                  f"--merge {kept}')")
+            except (ReportError, OSError) as error:
+                state["error"] = f"no report written: the session ended with {exitstatus!r}; {error}"
+            return
         try:
             state["written"] = results.write(folder, header, state["payloads"])
         except (ReportError, OSError) as error:
-            state["error"] = f"no report written: {error}"
+            state["error"] = f"{error}" if str(error).startswith("no report written") else f"no report written: {error}"
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED      # the run's evidence did not reach its report
 
     def pytest_terminal_summary(self, terminalreporter, exitstatus, config):
         state = config.stash.get(STASH, None)
@@ -368,6 +414,8 @@ class EvidenceCollector:
             verdict = row["verdict"] + (" (known)" if row["known"] else "")
             write(f"{row['id']:<{width}}  {verdict:<20}  {row['control']:<12}  {row['measured']}  ({row['paper']})")
         if state.get("written"):
-            write(f"report: {state['written']}")
+            write(f"report: {state['written'].path}")
+            for problem in state["written"].problems:
+                write(f"report: not written: {problem}", yellow=True)
         elif state.get("error"):
             write(state["error"], red=True)

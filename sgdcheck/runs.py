@@ -1,11 +1,13 @@
 """Training runs as pure functions of (config, seed), cached on disk and spread over machines.
 
 A :class:`RunConfig` names everything a run depends on; :func:`run` builds the data and the model,
-trains, and returns a :class:`RunRecord`. :func:`cached_run` memoises runs with joblib.Memory keyed by the full
-configuration and a fingerprint of the engine sources the run depends on (sgdcheck.fingerprint), so a
-rerun or a report regeneration does not retrain, and an edit of the training code does not serve stale
+trains, and returns a :class:`RunRecord`. :func:`cached_run` memoises runs with joblib.Memory keyed by
+:meth:`RunConfig.key` (and nothing else of the configuration: not where the data files live, not which GPU
+of a machine trained it) and a fingerprint of the engine sources the run depends on (sgdcheck.fingerprint),
+so a rerun or a report regeneration does not retrain, and an edit of the training code does not serve stale
 runs; joblib writes each entry through a temporary file and a rename, so a killed run leaves no corrupt
-entry. Every record names the commit it was computed at (`computed_at`); the commits of the records a
+entry. An entry is served only when the configuration stored in it is the one asked for; an entry that
+cannot be read, or holds another configuration, is named in a warning and computed again. Every record names the commit it was computed at (`computed_at`); the commits of the records a
 process read are kept for its report (:func:`served_commits`).
 :func:`run_many` spreads configurations serially, over local processes, or over a SLURM cluster
 (submitit), all sharing the same cache.
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -24,12 +27,14 @@ from . import optim, progress
 from .curvature import mse_loss
 from .errors import CacheError, InvalidArgumentError
 from .fingerprint import code_commit, source_fingerprint
+from .sampling import checked as checked_sampling, note as note_sampling
 from .models import build
 from .stats import Verdict, precondition
 from .ensemble import train_ensemble
 from .train import TrainResult, train, train_lbfgs
 
 EXECUTORS = ("serial", "local", "slurm")
+FULL_BATCH_OPTIMIZERS = ("gd", "lbfgs")
 POLL_S = 1.0                        # how often run_many looks at its submitted jobs
 OPTIMIZERS = {"gd": optim.GD, "sgd": optim.SGD, "langevin": optim.Langevin, "adam": optim.Adam,
               "entropy-sgd": optim.EntropySGD}
@@ -45,7 +50,8 @@ class RunConfig:
     subset: str = "first"
     classes: tuple | None = None
     random_labels: float = 0.0
-    label_seed: int | None = None       # random labels drawn with this seed (default: the run's seed)
+    label_seed: int | None = None       # random labels drawn with this seed (default: the data seed)
+    data_seed: int | None = None        # draws balanced subsets, random labels, corrupted extras (default: seed)
     corrupt_extra: int = 0
     standardize: bool = True
     model: str = "fnn"
@@ -55,7 +61,7 @@ class RunConfig:
     lr: float = 0.1
     optimizer_options: tuple = ()
     batch_size: int | None = None
-    replacement: bool = False
+    sampling: str | None = "reshuffling"   # how minibatches are drawn: sgdcheck.loop.SAMPLINGS
     max_steps: int = 1000
     loss_goal: float | None = None
     zero_error: bool = False            # goal also requires every training sample classified correctly
@@ -72,12 +78,49 @@ class RunConfig:
             raise InvalidArgumentError(f"dtype must be float32 or float64, got {self.dtype!r}")
         if self.zero_error and self.optimizer == "lbfgs":
             raise InvalidArgumentError("zero_error is a goal of the first-order trainer, not of L-BFGS")
+        if self.sampling is not None or not self.full_batch:        # None: a full-batch run draws no batches
+            checked_sampling(self.sampling)
+        if self.optimizer in FULL_BATCH_OPTIMIZERS and self.batch_size not in (None, self.training_size):
+            raise InvalidArgumentError(
+                f"optimizer {self.optimizer!r} trains on the full batch of {self.training_size} samples, but "
+                f"batch_size={self.batch_size} asks for minibatches: use optimizer='sgd' (or leave batch_size None)")
+
+    @property
+    def training_size(self) -> int:
+        """How many samples the run trains on: n, plus the corrupted extras."""
+        return self.n + self.corrupt_extra
+
+    @property
+    def full_batch(self) -> bool:
+        return self.optimizer in FULL_BATCH_OPTIMIZERS or self.batch_size in (None, self.training_size)
+
+    @property
+    def data_seed_used(self) -> int | None:
+        """The seed that picks this run's samples (a balanced subset, the labels of corrupted extras), or None
+        when its samples do not depend on a seed."""
+        depends = self.subset != "first" or self.corrupt_extra > 0
+        return (self.seed if self.data_seed is None else self.data_seed) if depends else None
+
+    @property
+    def label_seed_used(self) -> int | None:
+        """The seed of the random labels (by default the data seed), or None without random labels."""
+        if not self.random_labels > 0:
+            return None
+        if self.label_seed is not None:
+            return self.label_seed
+        return self.seed if self.data_seed is None else self.data_seed
 
     def key(self) -> dict:
-        """The configuration as the cache sees it (where the data files live is not part of it)."""
+        """The configuration as the cache sees it: what can change the run's result, each in one spelling.
+        Left out: where the data files live and which GPU of a machine trained it; seeds that draw nothing
+        (the label seed without random labels, the data seed of seed-free data); the batch size and sampling
+        of a full-batch run."""
         values = asdict(self)
         values.pop("data_root")
         values["device"] = self.device.split(":")[0]     # which GPU of a machine trained it is not a result
+        values["data_seed"], values["label_seed"] = self.data_seed_used, self.label_seed_used
+        if self.full_batch:
+            values["batch_size"], values["sampling"] = None, None
         return values
 
 
@@ -86,12 +129,13 @@ def training_data(config: RunConfig):
     pool = data_module.load(config.dataset, root=config.data_root)
     if config.classes is not None:
         pool = pool.select_classes(config.classes)
+    data_seed = config.seed if config.data_seed is None else config.data_seed
     if config.corrupt_extra:
-        ds = data_module.corrupted(pool, config.n, config.corrupt_extra, seed=config.seed)
+        ds = data_module.corrupted(pool, config.n, config.corrupt_extra, seed=data_seed)
     else:
-        ds = pool.subset(config.n, config.subset, seed=config.seed)
+        ds = pool.subset(config.n, config.subset, seed=data_seed)
     if config.random_labels:
-        label_seed = config.seed if config.label_seed is None else config.label_seed
+        label_seed = data_seed if config.label_seed is None else config.label_seed
         ds = ds.with_random_labels(config.random_labels, seed=label_seed)
     if config.standardize:
         ds = ds.standardized()
@@ -115,9 +159,10 @@ def run(config: RunConfig) -> RunRecord:
                              **dict(config.optimizer_options))
     else:
         optimizer = OPTIMIZERS[config.optimizer](lr=config.lr, **dict(config.optimizer_options))
-        result = train(model, x, y, mse_loss, optimizer, max_steps=config.max_steps, batch_size=config.batch_size,
-                       replacement=config.replacement, loss_goal=config.loss_goal, eval_every=config.eval_every,
-                       seed=config.seed, zero_error=config.zero_error)
+        result = train(model, x, y, mse_loss, optimizer, max_steps=config.max_steps,
+                       batch_size=None if config.full_batch else config.batch_size, sampling=config.sampling,
+                       loss_goal=config.loss_goal, eval_every=config.eval_every, seed=config.seed,
+                       zero_error=config.zero_error)
     return _record(config, result)
 
 
@@ -158,41 +203,42 @@ def _record(config: RunConfig, result: TrainResult) -> RunRecord:
                      result.loss, result.converged, result.diverged, result.history, code_commit())
 
 
-def run_ensemble(config: RunConfig, seeds, lrs) -> list[RunRecord]:
-    """GD or SGD runs for every (seed, lr) pair trained at once (sgdcheck.ensemble), seeds-major.
+def ensemble_members(config: RunConfig, seeds, lrs) -> list[RunConfig]:
+    """The single runs an ensemble stands for, seeds-major: `config` with each seed and learning rate, on the
+    data of `config` (its seed draws subsets, random labels and corrupted extras for every member, and each
+    member's data_seed says so), so that record k equals run(member k)."""
+    data_seed = config.seed if config.data_seed is None else config.data_seed
+    return [replace(config, seed=int(seed), lr=float(lr), data_seed=data_seed) for seed in seeds for lr in lrs]
 
-    The data are those of `config` (its seed picks subsets and random labels); each model starts from
-    initial_model(config with that seed), so record k equals run(config with that seed and lr)."""
+
+def run_ensemble(config: RunConfig, seeds, lrs) -> list[RunRecord]:
+    """GD or SGD runs for every (seed, lr) pair trained at once (sgdcheck.ensemble), seeds-major: the records
+    of :func:`ensemble_members`."""
     if config.optimizer not in ("gd", "sgd"):
         raise InvalidArgumentError(f"ensembles train with gd or sgd, got {config.optimizer!r}")
     if config.zero_error:
         raise InvalidArgumentError("ensembles stop at the loss goal; zero_error runs train one at a time")
     x, y = training_data(config)
-    batch_size = None if config.optimizer == "gd" else config.batch_size
     results = train_ensemble(lambda seed: initial_model(replace(config, seed=seed)), seeds, lrs, x, y, mse_loss,
-                             max_steps=config.max_steps, batch_size=batch_size, replacement=config.replacement,
-                             loss_goal=config.loss_goal, eval_every=config.eval_every)
-    pairs = [(seed, lr) for seed in seeds for lr in lrs]
-    return [_record(replace(config, seed=seed, lr=lr), result) for (seed, lr), result in zip(pairs, results)]
+                             max_steps=config.max_steps, batch_size=None if config.full_batch else config.batch_size,
+                             sampling=config.sampling, loss_goal=config.loss_goal, eval_every=config.eval_every)
+    return [_record(member, result) for member, result in zip(ensemble_members(config, seeds, lrs), results)]
 
 
-def _ensemble_at(config: RunConfig, seeds, lrs, code: str) -> list[RunRecord]:
-    """run_ensemble; `code` (the source fingerprint) is only there to be part of the cache key."""
-    job = Ensemble(config, seeds, lrs)
+def _ensemble_at(keys: tuple, job: "Ensemble", code: str) -> list[RunRecord]:
+    """run_ensemble of `job`; the cache key is the members' keys and `code` (the source fingerprint)."""
     start = time.perf_counter()
     with progress.running(job.label()):
-        records = run_ensemble(config, seeds, lrs)
+        records = run_ensemble(job.config, job.seeds, job.lrs)
     progress.run_finished(job.label(), seconds=time.perf_counter() - start, runs=len(records),
                           steps=max(r.steps for r in records), loss=max(r.loss for r in records))
     return records
 
 
 def cached_ensemble(config: RunConfig, seeds, lrs, location=None) -> list[RunRecord]:
-    """run_ensemble, computed once per (configuration, seeds, learning rates, engine code) and then read from
-    the cache."""
-    records = memory(location).cache(_ensemble_at)(config, tuple(seeds), tuple(float(lr) for lr in lrs),
-                                                    code=source_fingerprint("runs"))
-    return _served(records)
+    """run_ensemble, computed once per (members, engine code) and then read from the cache."""
+    job = Ensemble(config, seeds, lrs)
+    return _served(_through_cache(memory(location), _ensemble_at, job.keys(), job))
 
 
 def trained_model(record: RunRecord, config: RunConfig) -> torch.nn.Module:
@@ -205,12 +251,27 @@ def reached_goal(records) -> Verdict | None:
     run records, or rows derived from them that keep their `converged` and `diverged` (a claim's table,
     the points of the stability diagram)."""
     usable = [r.ok if isinstance(r, RunRecord) else bool(r["converged"] and not r["diverged"]) for r in records]
+    if not usable:
+        return precondition(False, "there are runs to judge (none was given)")
     return precondition(all(usable),
                         "every run reaches the loss goal without diverging")
 
 
+DEFAULT_CACHE = Path.home() / ".cache" / "sgdcheck" / "runs"
+
+
 def cache_dir(location=None) -> Path:
-    return Path(location or os.environ.get("SGDCHECK_CACHE", Path.home() / ".cache" / "sgdcheck" / "runs"))
+    """The run cache folder: `location`, else $SGDCHECK_CACHE, else ~/.cache/sgdcheck/runs. A SGDCHECK_CACHE
+    that is set but empty is an error (it would put the cache in the current folder)."""
+    if location:
+        return Path(location)
+    chosen = os.environ.get("SGDCHECK_CACHE")
+    if chosen is None:
+        return DEFAULT_CACHE
+    if not chosen.strip():
+        raise CacheError("SGDCHECK_CACHE is set but empty; set it to a folder, or unset it for the default "
+                         f"{DEFAULT_CACHE}")
+    return Path(chosen)
 
 
 def check_cache_dir(location=None) -> Path:
@@ -244,6 +305,7 @@ def _served(records):
     """Note the commits the records were computed at (for the report), and return them."""
     for record in records if isinstance(records, list) else [records]:
         _SERVED.add(record.computed_at)
+        note_sampling(record.config.get("sampling"))
     return records
 
 
@@ -255,8 +317,8 @@ def served_commits(clear: bool = True) -> list[str]:
     return commits
 
 
-def _run_at(config: RunConfig, code: str) -> RunRecord:
-    """run(config); `code` (the source fingerprint) is only there to be part of the cache key."""
+def _run_at(key: dict, config: RunConfig, code: str) -> RunRecord:
+    """run(config); the cache key is config.key() and `code` (the source fingerprint)."""
     start = time.perf_counter()
     with progress.running(describe(config)):
         record = run(config)
@@ -265,13 +327,53 @@ def _run_at(config: RunConfig, code: str) -> RunRecord:
     return record
 
 
+class CacheWarning(UserWarning):
+    """A run cache entry could not be served (unreadable, or another configuration) and was computed again."""
+
+
+def _cached(store, function):
+    return store.cache(function, ignore=["config" if function is _run_at else "job"])
+
+
+def _stored_configs(value) -> list | None:
+    records = value if isinstance(value, list) else [value]
+    if not all(isinstance(r, RunRecord) for r in records):
+        return None
+    return [r.config for r in records]
+
+
+def _through_cache(store, function, key, job):
+    """function(key, job, code) through the joblib store: the stored value when it holds exactly the
+    configuration(s) `key` names; an entry that cannot be read or holds something else is named in a
+    CacheWarning, cleared and computed again."""
+    cached = _cached(store, function)
+    code = source_fingerprint("runs")
+    shelved = cached.call_and_shelve(key, job, code=code)
+    expected = list(key) if isinstance(key, tuple) else [key]
+    try:
+        value = shelved.get()
+        stored = _stored_configs(value)
+        problem = (None if stored == expected else
+                   f"holds {type(value).__name__}, not run records" if stored is None else
+                   "holds the run of another configuration")
+    except Exception as error:                 # any way an entry can fail to load: pickle, EOF, missing files
+        problem = f"cannot be read ({type(error).__name__}: {error})"
+    if problem is None:
+        return value
+    entry = Path(shelved.store_backend.location) / shelved.func_id / shelved.args_id
+    warnings.warn(f"run cache entry {entry} {problem}; computing it again", CacheWarning, stacklevel=3)
+    shelved.clear()
+    return cached.call_and_shelve(key, job, code=code).get()
+
+
 def cached_run(config: RunConfig, location=None) -> RunRecord:
-    """run(config), computed once per configuration and engine code, then read from the cache."""
-    return _served(memory(location).cache(_run_at)(config, code=source_fingerprint("runs")))
+    """run(config), computed once per configuration (its key()) and engine code, then read from the cache."""
+    return _served(_through_cache(memory(location), _run_at, config.key(), config))
 
 
 def is_cached(config: RunConfig, location=None) -> bool:
-    return memory(location).cache(_run_at).check_call_in_cache(config, code=source_fingerprint("runs"))
+    return _cached(memory(location), _run_at).check_call_in_cache(config.key(), config,
+                                                                  code=source_fingerprint("runs"))
 
 
 @dataclass(frozen=True)
@@ -289,6 +391,13 @@ class Ensemble:
 
     def __len__(self) -> int:
         return len(self.seeds) * len(self.lrs)
+
+    def members(self) -> list[RunConfig]:
+        return ensemble_members(self.config, self.seeds, self.lrs)
+
+    def keys(self) -> tuple:
+        """The cache key: the keys of the single runs the ensemble stands for."""
+        return tuple(member.key() for member in self.members())
 
     def label(self) -> str:
         return f"{describe(self.config, with_run=False)}, seeds {list(self.seeds)}, lr {list(self.lrs)}"
@@ -312,8 +421,8 @@ def compute(job, location=None):
 def is_done(job, location=None) -> bool:
     """Whether a job's result is in the cache already."""
     if isinstance(job, Ensemble):
-        return memory(location).cache(_ensemble_at).check_call_in_cache(job.config, job.seeds, job.lrs,
-                                                                         code=source_fingerprint("runs"))
+        return _cached(memory(location), _ensemble_at).check_call_in_cache(job.keys(), job,
+                                                                           code=source_fingerprint("runs"))
     return is_cached(job, location)
 
 

@@ -12,6 +12,7 @@ from typing import Callable
 import numpy as np
 
 from .errors import InvalidArgumentError
+from .sampling import note as note_sampling
 
 Schedule = Callable[[int], float]
 
@@ -114,13 +115,15 @@ def sgd(finite_sum, x0, lr, batch_size: int, steps: int, rng: np.random.Generato
         replacement=False, noise: float = 0.0, record_every=None, burn_in=0, domain=None,
         blowup=1e12, record_values=False) -> ChainRun:
     """SGD on a finite sum; with noise > 0 it is SGDL: x <- x - eta grad U_b + noise W, W ~ N(0, I)
-    (Poggio & Liao eq. 5, gamma' = noise)."""
+    (Poggio & Liao eq. 5, gamma' = noise). Every chain draws its batch afresh at every step: a uniform
+    B-subset ("subsets", the default) or B i.i.d. indices (replacement=True)."""
     n = finite_sum.n
     if int(batch_size) != batch_size or not 1 <= batch_size <= n:
         raise InvalidArgumentError(f"batch_size must be an integer in 1..n = 1..{n}, got {batch_size!r}")
     if noise < 0:
         raise InvalidArgumentError(f"noise must be >= 0, got {noise!r}")
     eta = _schedule(lr)
+    note_sampling("replacement" if replacement else "subsets")
 
     def update(x, t):
         batch = draw_batches(rng, x.shape[0], n, batch_size, replacement)

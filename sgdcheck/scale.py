@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from .errors import InvalidArgumentError
 
 SCALE_NAMES = ("smoke", "full", "paper")
+MAX_SEED_OFFSET = 10**9      # seeds, and the seeds claims derive from them (seed * 1000 + k), stay far below 2^63
 SEED_COUNTS = {"smoke": 5, "full": 10, "paper": 5}
 
 
@@ -25,8 +26,8 @@ class Scale:
     def __post_init__(self):
         if self.seed_count < 1:
             raise InvalidArgumentError(f"a scale needs at least one seed, got {self.seed_count}")
-        if self.seed_offset < 0:
-            raise InvalidArgumentError(f"the seed offset must be >= 0, got {self.seed_offset}")
+        if not 0 <= self.seed_offset <= MAX_SEED_OFFSET:
+            raise InvalidArgumentError(f"the seed offset must be in 0..{MAX_SEED_OFFSET:,}, got {self.seed_offset}")
 
     @property
     def seeds(self) -> tuple[int, ...]:

@@ -2,9 +2,15 @@
 
 Wu, Ma & E (NeurIPS 2018), "How SGD selects the global minima in over-parameterized learning":
 near a global minimum x* = 0 with per-sample Hessians H_i, SGD with learning rate eta and batches
-of size B drawn uniformly without replacement is the random linear map
-x <- (I - eta H_b) x, H_b the mean of the batch's H_i (eq. 7). Notation: H = mean H_i,
+of size B is the random linear map x <- (I - eta H_b) x, H_b the mean of the batch's H_i (eq. 7), with a
+batch drawn afresh at every step, independently of the last. Notation: H = mean H_i,
 Sigma = mean H_i^2 - H^2, sharpness a = lambda_max(H), non-uniformity s = sqrt(lambda_max(Sigma)).
+
+The formulas hold for the two samplings whose batches are independent from step to step (the
+`sampling` argument, as in sgdcheck.loop.SAMPLINGS): "subsets", a uniform B-subset without replacement
+(the paper's; the batch mean's variance is (n-B)/(B(n-1)) Sigma), and "replacement", B i.i.d. indices
+(variance Sigma / B). Random reshuffling ("reshuffling") draws batches that depend on each other within
+an epoch; no formula here applies to it, and asking for one is an error.
 """
 from __future__ import annotations
 
@@ -14,6 +20,7 @@ import math
 import numpy as np
 
 from .errors import InvalidArgumentError
+from .samplers import draw_batches
 
 MAX_ENUMERATED_BATCHES = 2_000_000
 
@@ -38,10 +45,20 @@ def validate(hessians, lr: float | None = None, batch_size: int | None = None) -
     return 0.5 * (h + h.transpose(0, 2, 1))
 
 
-def batch_factor(n: int, batch_size: int) -> float:
-    """(n - B) / (B (n - 1)): the variance of a batch mean without replacement, per unit of Sigma."""
+INDEPENDENT_SAMPLINGS = ("subsets", "replacement")
+
+
+def batch_factor(n: int, batch_size: int, sampling: str = "subsets") -> float:
+    """The variance of a batch mean per unit of Sigma: (n - B) / (B (n - 1)) for a uniform B-subset (without
+    replacement), 1 / B for B indices drawn with replacement."""
     if not 1 <= batch_size <= n:
         raise InvalidArgumentError(f"batch_size must be in 1..n = 1..{n}, got {batch_size}")
+    if sampling == "replacement":
+        return 1.0 / batch_size
+    if sampling != "subsets":
+        raise InvalidArgumentError(
+            f"the stability formulas assume batches drawn independently at every step (sampling 'subsets' or "
+            f"'replacement'), got {sampling!r}: random reshuffling has no such formula")
     return 0.0 if n == 1 else (n - batch_size) / (batch_size * (n - 1))
 
 
@@ -61,49 +78,53 @@ def sharpness_nonuniformity(hessians) -> tuple[float, float]:
     return a, s
 
 
-def minibatch_second_moment(hessians, batch_size: int) -> np.ndarray:
-    """E[H_b^2] = H^2 + (n-B)/(B(n-1)) Sigma for batches without replacement (Wu 2018, App. A)."""
+def minibatch_second_moment(hessians, batch_size: int, sampling: str = "subsets") -> np.ndarray:
+    """E[H_b^2] = H^2 + (n-B)/(B(n-1)) Sigma for uniform B-subsets (Wu 2018, App. A); H^2 + Sigma/B with
+    replacement."""
     h = validate(hessians, batch_size=batch_size)
     mean, sigma = mean_and_sigma(h)
-    return mean @ mean + batch_factor(h.shape[0], batch_size) * sigma
+    return mean @ mean + batch_factor(h.shape[0], batch_size, sampling) * sigma
 
 
-def criterion(hessians, lr: float, batch_size: int) -> float:
-    """lambda_max((I - eta H)^2 + eta^2 (n-B)/(B(n-1)) Sigma): condition (8) of Theorem 1 asks <= 1."""
+def criterion(hessians, lr: float, batch_size: int, sampling: str = "subsets") -> float:
+    """lambda_max((I - eta H)^2 + eta^2 (n-B)/(B(n-1)) Sigma): condition (8) of Theorem 1 asks <= 1 (with
+    replacement the factor is 1/B)."""
     h = validate(hessians, lr, batch_size)
     mean, sigma = mean_and_sigma(h)
     step = np.eye(h.shape[1]) - lr * mean
-    matrix = step @ step + lr**2 * batch_factor(h.shape[0], batch_size) * sigma
+    matrix = step @ step + lr**2 * batch_factor(h.shape[0], batch_size, sampling) * sigma
     return float(np.linalg.eigvalsh(0.5 * (matrix + matrix.T))[-1])
 
 
-def necessary_box(lr: float, batch_size: int, n: int) -> tuple[float, float]:
-    """The bounds (a_max, s_max) of condition (9): a <= 2/eta, s <= sqrt(B(n-1)/(n-B))/eta."""
+def necessary_box(lr: float, batch_size: int, n: int, sampling: str = "subsets") -> tuple[float, float]:
+    """The bounds (a_max, s_max) of condition (9): a <= 2/eta, s <= sqrt(B(n-1)/(n-B))/eta (sqrt(B)/eta with
+    replacement)."""
     if not (np.isfinite(lr) and lr > 0):
         raise InvalidArgumentError(f"lr must be a finite number > 0, got {lr!r}")
-    factor = batch_factor(n, batch_size)
+    factor = batch_factor(n, batch_size, sampling)
     return 2.0 / lr, (math.inf if factor == 0 else 1.0 / (lr * math.sqrt(factor)))
 
 
-def nonuniformity_bound(lr: float, batch_size: int, n: int) -> float:
+def nonuniformity_bound(lr: float, batch_size: int, n: int, sampling: str = "subsets") -> float:
     """The non-uniformity side of condition (9): sqrt(B(n-1)/(n-B))/eta (infinite for GD, B = n)."""
-    return necessary_box(lr, batch_size, n)[1]
+    return necessary_box(lr, batch_size, n, sampling)[1]
 
 
-def escape_predicted(a: float, s: float, lr: float, batch_size: int, n: int) -> bool:
+def escape_predicted(a: float, s: float, lr: float, batch_size: int, n: int, sampling: str = "subsets") -> bool:
     """Whether SGD with (lr, B) escapes a minimum of sharpness a and non-uniformity s: it does when the
     minimum violates condition (9), a > 2/eta or s > sqrt(B(n-1)/(n-B))/eta, which every linearly stable
-    minimum meets (Wu, Ma & E 2018, Theorem 1 and eq. 9)."""
-    a_max, s_max = necessary_box(lr, batch_size, n)
+    minimum meets (Wu, Ma & E 2018, Theorem 1 and eq. 9). Condition (9) is necessary, not sufficient: a
+    minimum inside the box can still be unstable (sgdcheck.stability.criterion decides exactly)."""
+    a_max, s_max = necessary_box(lr, batch_size, n, sampling)
     return bool(a > a_max or s > s_max)
 
 
-def second_moment_operator(hessians, lr: float, batch_size: int) -> np.ndarray:
+def second_moment_operator(hessians, lr: float, batch_size: int, sampling: str = "subsets") -> np.ndarray:
     """The exact map M -> E_b[(I - eta H_b) M (I - eta H_b)] as a [d^2, d^2] matrix acting on vec(M).
 
     Closed form: E[A_b (x) A_b] = I - eta (H (x) I + I (x) H) + eta^2 E[H_b (x) H_b], with
-    E[H_b (x) H_b] = H (x) H + (n-B)/(B(n-1)) (mean H_i (x) H_i - H (x) H) for sampling without
-    replacement (the Kronecker analogue of the minibatch variance identity).
+    E[H_b (x) H_b] = H (x) H + (n-B)/(B(n-1)) (mean H_i (x) H_i - H (x) H) for uniform B-subsets (the
+    Kronecker analogue of the minibatch variance identity; 1/B in place of the factor with replacement).
     """
     h = validate(hessians, lr, batch_size)
     n, d = h.shape[:2]
@@ -111,19 +132,19 @@ def second_moment_operator(hessians, lr: float, batch_size: int) -> np.ndarray:
     eye = np.eye(d)
     kron_mean = np.kron(mean, mean)
     kron_each = np.einsum("nij,nkl->ikjl", h, h).reshape(d * d, d * d) / n
-    second = kron_mean + batch_factor(n, batch_size) * (kron_each - kron_mean)
+    second = kron_mean + batch_factor(n, batch_size, sampling) * (kron_each - kron_mean)
     operator = np.eye(d * d) - lr * (np.kron(mean, eye) + np.kron(eye, mean)) + lr**2 * second
     return 0.5 * (operator + operator.T)
 
 
-def mean_square_rate(hessians, lr: float, batch_size: int) -> float:
+def mean_square_rate(hessians, lr: float, batch_size: int, sampling: str = "subsets") -> float:
     """Spectral radius of the exact second-moment map: E||x_t||^2 grows like rate^t.
 
     The map is self-adjoint in the Frobenius inner product and preserves the PSD cone, so its
     spectral radius is its largest eigenvalue (Perron-Frobenius / Krein-Rutman). SGD is linearly
     stable in the mean-square sense of Definition 2 iff the rate is <= 1.
     """
-    eigenvalues = np.linalg.eigvalsh(second_moment_operator(hessians, lr, batch_size))
+    eigenvalues = np.linalg.eigvalsh(second_moment_operator(hessians, lr, batch_size, sampling))
     return float(np.abs(eigenvalues).max())
 
 
@@ -167,27 +188,29 @@ def brute_force_operator(hessians, lr: float, batch_size: int) -> np.ndarray:
 
 
 def simulate_linearized_sgd(hessians, lr: float, batch_size: int, x0, steps: int, chains: int,
-                            rng: np.random.Generator) -> np.ndarray:
+                            rng: np.random.Generator, sampling: str = "subsets") -> np.ndarray:
     """Monte Carlo of eq. 7: ||x_t||^2 for each chain and t = 0..steps, shape [chains, steps + 1].
 
-    Each chain draws its own batch of B distinct indices uniformly at every step.
+    Each chain draws its own batch at every step: B distinct indices uniformly ("subsets"), or B i.i.d.
+    indices ("replacement").
     """
+    batch_factor(1, 1, sampling)                         # the formulas' samplings only
     h = validate(hessians, lr, batch_size)
     n, d = h.shape[:2]
     x = np.broadcast_to(np.asarray(x0, float), (chains, d)).copy()
     norms = np.empty((chains, steps + 1))
     norms[:, 0] = (x**2).sum(axis=1)
     for t in range(steps):
-        batch = np.argpartition(rng.random((chains, n)), batch_size - 1, axis=1)[:, :batch_size]
+        batch = draw_batches(rng, chains, n, batch_size, replacement=sampling == "replacement")
         h_b = h[batch].mean(axis=1)
         x = x - lr * np.einsum("cij,cj->ci", h_b, x)
         norms[:, t + 1] = (x**2).sum(axis=1)
     return norms
 
 
-def exact_mean_square(hessians, lr: float, batch_size: int, x0, steps: int) -> np.ndarray:
+def exact_mean_square(hessians, lr: float, batch_size: int, x0, steps: int, sampling: str = "subsets") -> np.ndarray:
     """E||x_t||^2 for t = 0..steps from the exact operator: <I, T^t(x0 x0^T)>."""
-    operator = second_moment_operator(hessians, lr, batch_size)
+    operator = second_moment_operator(hessians, lr, batch_size, sampling)
     x0 = np.asarray(x0, float)
     d = x0.size
     moment = np.outer(x0, x0).ravel()

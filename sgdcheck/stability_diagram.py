@@ -2,8 +2,9 @@
 (eta, B): a <= 2/eta and s <= sqrt(B (n-1)/(n-B))/eta (Wu, Ma & E 2018, Sec. 4.2-4.3, Fig. 5-6).
 
 One computation (GD and SGD at one learning rate, several batch sizes and seeds, on the FashionMNIST
-FNN setup), cached on disk and read by the claims wu2018.sgd-nonuniformity, wu2018.batch-sharpness and
-wu2018.a-s-correlation.
+FNN setup), cached on disk and read by the claims wu2018.sgd-nonuniformity, wu2018.batch-sharpness,
+wu2018.a-s-correlation and keskar.small-vs-large-batch. SGD draws an independent uniform B-subset at every
+step, the sampling the stability bound assumes (sgdcheck.loop.SAMPLINGS).
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from dataclasses import replace
 from .curvature import mse_loss, non_uniformity, sharpness
 from .figures import figure, panel, series
 from .fingerprint import source_fingerprint
+from .sampling import THEORY_SAMPLING, note as note_sampling
 from .runs import cached_ensemble, memory, trained_model, training_data
 from .scale import Scale, get_scale
 from .setups import accuracy, fashion_fnn, held_out
@@ -24,8 +26,10 @@ def stability_diagram(scale: Scale, device: str = "cpu", location=None) -> dict:
     sizes, several seeds) reach on the FashionMNIST FNN setup (Wu, Ma & E 2018, Sec. 4.2-4.3, Fig. 5-6).
     Cached on disk like the runs (keyed by the scale, its seeds and the engine code), so the claims that read
     the diagram share one computation."""
-    return memory(location).cache(_stability_diagram)(scale.name, scale.seed_offset, device,
-                                                      code=source_fingerprint("stability_diagram"))
+    diagram = memory(location).cache(_stability_diagram)(scale.name, scale.seed_offset, device.split(":")[0],
+                                                         code=source_fingerprint("stability_diagram"))
+    note_sampling(diagram.get("sampling"))
+    return diagram
 
 
 def _stability_diagram(scale_name: str, seed_offset: int, device: str, code: str) -> dict:
@@ -38,7 +42,7 @@ def _stability_diagram(scale_name: str, seed_offset: int, device: str, code: str
     points = []
     for batch in batches:
         config = replace(setup.config, optimizer="gd" if batch == n else "sgd", batch_size=batch,
-                         max_steps=scale.pick(smoke=20000, full=40000, paper=200000))
+                         sampling=THEORY_SAMPLING, max_steps=scale.pick(smoke=20000, full=40000, paper=200000))
         x, y = training_data(config)
         for record in cached_ensemble(config, seeds, [lr]):
             ok = record.ok
@@ -53,7 +57,8 @@ def _stability_diagram(scale_name: str, seed_offset: int, device: str, code: str
             points.append({"batch_size": batch, "seed": record.seed, "lr": lr, "n": n, "a": a, "s": s,
                            "method": method, "test_accuracy": test, "steps": record.steps, "loss": record.loss,
                            "converged": record.converged, "diverged": record.diverged})
-    return {"setup": setup.describe(), "lr": lr, "n": n, "batches": list(batches), "points": points}
+    return {"setup": setup.describe(), "lr": lr, "n": n, "batches": list(batches), "sampling": THEORY_SAMPLING,
+            "points": points}
 
 
 

@@ -24,17 +24,42 @@ CLAIMED_EFFECTS = ("greater", "less", "none")
 
 @dataclass(frozen=True)
 class Interval:
-    """A two-sided confidence interval around an estimate."""
+    """A two-sided confidence interval around an estimate, with the method that made it.
+
+    ``at_level`` recomputes the same interval at another confidence (set by every interval function of this
+    module); a rule needs it to correct the interval for a family of parts (:func:`combine`). An interval of
+    confidence 1 is exact and needs no correction.
+    """
 
     estimate: float
     low: float
     high: float
     confidence: float
     method: str
+    at_level: Callable[[float], "Interval"] | None = field(default=None, compare=False, repr=False)
 
     @property
     def half_width(self) -> float:
         return (self.high - self.low) / 2
+
+    @property
+    def exact(self) -> bool:
+        return self.confidence >= 1
+
+    @property
+    def finite(self) -> bool:
+        return all(np.isfinite(v) for v in (self.estimate, self.low, self.high))
+
+    def at(self, confidence: float) -> "Interval":
+        """The same interval at another confidence."""
+        if self.exact:
+            return self
+        if self.at_level is None:
+            raise InvalidArgumentError(
+                f"the interval '{self.method}' cannot be recomputed at another confidence: build it with a function "
+                f"of sgdcheck.stats (mean_interval, binomial_interval, slope_interval, correlation_interval) or give "
+                f"Interval(at_level=...)")
+        return self.at_level(confidence)
 
     def __str__(self) -> str:
         return (f"{_fmt(self.estimate)} [{_fmt(self.low)}, {_fmt(self.high)}] "
@@ -43,6 +68,10 @@ class Interval:
     def as_dict(self) -> dict:
         return {"estimate": self.estimate, "low": self.low, "high": self.high,
                 "confidence": self.confidence, "method": self.method}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Interval":
+        return cls(*(number(data[k]) for k in ("estimate", "low", "high", "confidence")), data.get("method", ""))
 
 
 @dataclass(frozen=True)
@@ -66,7 +95,9 @@ class Verdict:
     margin_halfwidths: float | None = None
     parts: tuple = ()
     correction: str = ""
+    level: float | None = None
     retest: Callable[[float], "Verdict"] | None = field(default=None, compare=False, repr=False)
+    uncorrected: "Verdict | None" = field(default=None, compare=False, repr=False)
 
     def __post_init__(self):
         if self.verdict not in VERDICTS:
@@ -89,24 +120,49 @@ class Verdict:
             data["margin_halfwidths"] = self.margin_halfwidths
         if self.correction:
             data["correction"] = self.correction
+        if self.level is not None:
+            data["level"] = self.level
         if self.parts:
             data["parts"] = [p.as_dict() for p in self.parts]
         return data
 
     @classmethod
     def from_dict(cls, data: dict) -> "Verdict":
-        """A verdict read back from a report (without retest)."""
+        """A verdict read back from a report (without retest); numbers written as text ("inf") read as numbers."""
         interval = data.get("interval")
         predicted = data.get("predicted")
         return cls(data["verdict"], data.get("reason", ""), data.get("rule", ""), data.get("what", ""),
-                   Interval(**interval) if interval else None,
-                   (predicted["low"], predicted["high"]) if predicted else None,
-                   data.get("margin"), data.get("margin_halfwidths"),
-                   tuple(cls.from_dict(p) for p in data.get("parts", ())), data.get("correction", ""))
+                   Interval.from_dict(interval) if interval else None,
+                   (number(predicted["low"]), number(predicted["high"])) if predicted else None,
+                   number(data.get("margin")), number(data.get("margin_halfwidths")),
+                   tuple(cls.from_dict(p) for p in data.get("parts", ())), data.get("correction", ""),
+                   number(data.get("level")))
+
+
+def number(value):
+    """A number read back from JSON, where non-finite floats are written as text ("inf", "-inf", "nan"); None
+    stays None."""
+    if value is None or isinstance(value, (int, float)):
+        return value
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise InvalidArgumentError(f"expected a number, got {value!r}") from None
+
+
+def _finite(*values) -> bool:
+    """Whether every value is a finite real number (None, for an open side, counts as finite)."""
+    try:
+        return all(v is None or np.isfinite(float(v)) for v in values)
+    except (TypeError, ValueError):
+        return False
 
 
 def _fmt(x: float) -> str:
-    return f"{x:.4g}" if np.isfinite(x) else str(x)
+    try:
+        return f"{x:.4g}" if np.isfinite(x) else str(x)
+    except TypeError:
+        return repr(x)
 
 
 def _samples(values: Iterable[float], least: int = 2) -> np.ndarray:
@@ -116,6 +172,11 @@ def _samples(values: Iterable[float], least: int = 2) -> np.ndarray:
     if not np.all(np.isfinite(array)):
         raise InvalidArgumentError("samples contain NaN or infinity; gate them with a precondition")
     return array
+
+
+def _check_confidence(confidence: float) -> None:
+    if not (np.isfinite(confidence) and 0 < confidence < 1):
+        raise InvalidArgumentError(f"confidence must be in (0, 1), got {confidence!r}")
 
 
 INTERVAL_METHODS = ("t", "bca")
@@ -131,48 +192,106 @@ def mean_interval(values, confidence: float = 0.95, seed: int = 0, method: str =
     """
     if method not in INTERVAL_METHODS:
         raise InvalidArgumentError(f"method must be one of {INTERVAL_METHODS}, got {method!r}")
+    _check_confidence(confidence)
     x = _samples(values)
     mean = float(x.mean())
+    again = lambda level: mean_interval(x, level, seed, method)
     if np.ptp(x) == 0:
-        return Interval(mean, mean, mean, confidence, "all samples equal")
+        return Interval(mean, mean, mean, confidence, "all samples equal", again)
     if method == "t":
         half = sps.t.ppf(0.5 + confidence / 2, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size)
-        return Interval(mean, mean - half, mean + half, confidence, f"Student t, n={x.size}")
+        return Interval(mean, mean - half, mean + half, confidence, f"Student t, n={x.size}", again)
     result = sps.bootstrap((x,), np.mean, confidence_level=confidence, method="BCa",
                            n_resamples=4999, rng=np.random.default_rng(seed))
     low, high = result.confidence_interval
-    method = f"BCa bootstrap, n={x.size}"
+    name = f"BCa bootstrap, n={x.size}"
     if not (np.isfinite(low) and np.isfinite(high)):
         low, high = np.quantile(result.bootstrap_distribution, [(1 - confidence) / 2, (1 + confidence) / 2])
-        method = f"percentile bootstrap, n={x.size}"
-    return Interval(mean, float(low), float(high), confidence, method)
+        name = f"percentile bootstrap, n={x.size}"
+    return Interval(mean, float(low), float(high), confidence, name, again)
 
 
 def binomial_interval(successes: int, trials: int, confidence: float = 0.95) -> Interval:
     """Exact (Clopper-Pearson) interval for a proportion."""
-    if trials < 1 or not 0 <= successes <= trials:
+    if not _finite(successes, trials) or trials < 1 or not 0 <= successes <= trials or int(successes) != successes:
         raise InvalidArgumentError(f"need 0 <= successes <= trials and trials >= 1, got {successes}/{trials}")
-    ci = sps.binomtest(int(successes), int(trials)).proportion_ci(confidence, method="exact")
+    _check_confidence(confidence)
+    successes, trials = int(successes), int(trials)
+    ci = sps.binomtest(successes, trials).proportion_ci(confidence, method="exact")
     return Interval(successes / trials, float(ci.low), float(ci.high), confidence,
-                    f"exact binomial, {successes}/{trials}")
+                    f"exact binomial, {successes}/{trials}", lambda level: binomial_interval(successes, trials, level))
 
 
-def _straddle_margin(low: float, high: float, bounds) -> float:
-    """Minus how far the nearest bound held by [low, high] sits inside it (how far the interval must move to
-    let it go)."""
-    held = [b for b in bounds if low <= b <= high]
-    return -min(min(b - low, high - b) for b in held)
+def slope_interval(x, y, confidence: float = 0.95, loglog: bool = False) -> Interval:
+    """The least-squares slope of y on x (of log y on log x with loglog) with its Student t interval on n - 2
+    degrees of freedom (the exact interval under normal errors)."""
+    _check_confidence(confidence)
+    x, y = np.asarray(x, float).ravel(), np.asarray(y, float).ravel()
+    if x.size != y.size or x.size < 3:
+        raise InvalidArgumentError(f"a slope interval needs at least 3 (x, y) pairs of equal length, got "
+                                   f"{x.size} and {y.size}")
+    if loglog:
+        if np.any(x <= 0) or np.any(y <= 0):
+            raise InvalidArgumentError("a log-log slope needs positive x and y")
+        x, y = np.log(x), np.log(y)
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+        raise InvalidArgumentError("x or y contain NaN or infinity; gate them with a precondition")
+    fit = sps.linregress(x, y)
+    half = sps.t.ppf(0.5 + confidence / 2, x.size - 2) * fit.stderr
+    return Interval(float(fit.slope), float(fit.slope - half), float(fit.slope + half), confidence,
+                    f"least squares{' (log-log)' if loglog else ''}, Student t with {x.size - 2} df",
+                    lambda level: slope_interval(x, y, level))
+
+
+def correlation_interval(x, y, confidence: float = 0.95) -> Interval:
+    """Pearson's r with its Fisher-z interval (normal on arctanh r with variance 1/(n - 3))."""
+    _check_confidence(confidence)
+    x, y = np.asarray(x, float).ravel(), np.asarray(y, float).ravel()
+    if x.size != y.size or x.size < 4:
+        raise InvalidArgumentError(f"a correlation interval needs at least 4 (x, y) pairs of equal length, got "
+                                   f"{x.size} and {y.size}")
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+        raise InvalidArgumentError("x or y contain NaN or infinity; gate them with a precondition")
+    r = float(np.corrcoef(x, y)[0, 1])
+    half = sps.norm.ppf(0.5 + confidence / 2) / np.sqrt(x.size - 3)
+    z = np.arctanh(np.clip(r, -0.999999, 0.999999))
+    return Interval(r, float(np.tanh(z - half)), float(np.tanh(z + half)), confidence, f"Fisher z, n={x.size}",
+                    lambda level: correlation_interval(x, y, level))
 
 
 def _in_halfwidths(margin: float, interval: Interval) -> float:
-    return margin / interval.half_width if interval.half_width > 0 else (np.inf if margin > 0 else -np.inf)
+    if interval.half_width > 0:
+        return margin / interval.half_width
+    return 0.0 if margin == 0 else (np.inf if margin > 0 else -np.inf)
+
+
+def _undecided(reason: str, rule: str, what: str, level: float | None = None) -> Verdict:
+    return Verdict(INCONCLUSIVE, reason, rule, what, level=level)
+
+
+def _shift_inside(low: float, high: float, lo: float, hi: float) -> float:
+    """How far [low, high] must move to lie inside [lo, hi] (infinite when it is wider)."""
+    if high - low > hi - lo:
+        return np.inf
+    return max(lo - low, high - hi, 0.0)
 
 
 def compare(interval: Interval, low: float | None = None, high: float | None = None,
             what: str = "value", rule: str = "compare") -> Verdict:
-    """Replicated if the interval lies inside [low, high], refuted if it lies outside, else inconclusive."""
+    """Replicated if the interval lies inside [low, high], refuted if it lies outside, else inconclusive.
+
+    The margin is how far the interval can move before the verdict changes; when it is inconclusive, minus how
+    far it must move to decide either way. A non-finite interval or bound is inconclusive, with the reason.
+    A statistical interval (confidence < 1) carries a retest at another confidence for :func:`combine`.
+    """
     if low is None and high is None:
         raise InvalidArgumentError("compare needs a low or a high bound")
+    level = None if interval.exact else interval.confidence
+    if (low is not None and (np.isnan(low) or low == np.inf)) or (high is not None and (np.isnan(high) or high == -np.inf)):
+        return _undecided(f"{what}: the predicted bound is not a number ([{_fmt(low)}, {_fmt(high)}])", rule, what,
+                          level)
+    if not interval.finite:
+        return _undecided(f"{what}: the interval is not finite ({interval}); a fit or a run failed", rule, what, level)
     lo = -np.inf if low is None else low
     hi = np.inf if high is None else high
     target = (f"in [{_fmt(lo)}, {_fmt(hi)}]" if low is not None and high is not None
@@ -184,10 +303,13 @@ def compare(interval: Interval, low: float | None = None, high: float | None = N
         verdict, margin = REFUTED, max(lo - interval.high, interval.low - hi)
     else:
         verdict = INCONCLUSIVE
-        margin = _straddle_margin(interval.low, interval.high, (lo, hi))
+        margin = -min(_shift_inside(interval.low, interval.high, lo, hi), interval.high - lo, hi - interval.low)
         text += ": the interval straddles the bound"
+    retest = None
+    if not interval.exact and interval.at_level is not None:
+        retest = lambda c: compare(interval.at(c), low, high, what, rule)
     return Verdict(verdict, text, rule, what, interval, (low, high), float(margin),
-                   float(_in_halfwidths(margin, interval)))
+                   float(_in_halfwidths(margin, interval)), level=level, retest=retest)
 
 
 def _mean_rule(values, low, high, confidence: float, what: str, rule: str) -> Verdict:
@@ -195,20 +317,27 @@ def _mean_rule(values, low, high, confidence: float, what: str, rule: str) -> Ve
     try:
         interval = mean_interval(values, confidence)
     except InvalidArgumentError as error:
-        return Verdict(INCONCLUSIVE, f"{what}: {error}", rule, what)
+        return _undecided(f"{what}: {error}", rule, what, confidence)
     verdict = compare(interval, low, high, what, rule)
-    return replace(verdict, retest=lambda level: _mean_rule(values, low, high, level, what, rule))
+    return replace(verdict, level=confidence,
+                   retest=lambda c: replace(_mean_rule(values, low, high, c, what, rule), level=confidence))
 
 
 def within(values, low: float, high: float, confidence: float = 0.95, what: str = "mean") -> Verdict:
+    """Replicated when the mean's Student t interval at `confidence` lies inside [low, high], refuted when it
+    lies outside, else inconclusive (also on fewer than two or non-finite values, or a bound that is NaN)."""
     return _mean_rule(values, low, high, confidence, what, "within")
 
 
 def at_most(values, bound: float, confidence: float = 0.95, what: str = "mean") -> Verdict:
+    """Replicated when the mean's Student t interval lies at or below `bound`, refuted when it lies above it.
+    A one-sided claim judged on the two-sided interval: each false verdict has probability <= (1 - c)/2 at
+    the bound (docs/error-rates.md)."""
     return _mean_rule(values, None, bound, confidence, what, "at_most")
 
 
 def at_least(values, bound: float, confidence: float = 0.95, what: str = "mean") -> Verdict:
+    """The mirror image of :func:`at_most`: the mean's interval at or above `bound`."""
     return _mean_rule(values, bound, None, confidence, what, "at_least")
 
 
@@ -229,33 +358,42 @@ def effect(values, smallest: float, claimed: str, confidence: float = 0.95, what
     probability <= (1 - c)/2. Effects between 0 and `smallest` are below what the claim is
     about; either verdict may come out there, and with more seeds the interval settles it (Lakens, Scheel &
     Isager 2018, equivalence and minimum-effect testing).
+
+    The margin is how far the interval can move before the verdict changes (for a refuted "none", before it
+    either holds 0 or no longer reaches beyond the band); undecided, minus how far it must move to decide.
     """
     if claimed not in CLAIMED_EFFECTS:
         raise InvalidArgumentError(f"claimed must be one of {CLAIMED_EFFECTS}, got {claimed!r}")
-    if not (np.isfinite(smallest) and smallest > 0):
-        raise InvalidArgumentError(f"the smallest effect that counts must be a number > 0, got {smallest!r}")
     rule = f"effect ({claimed}, smallest {_fmt(smallest)})"
+    if not _finite(smallest):
+        return _undecided(f"{what}: the smallest effect that counts is not a number ({_fmt(smallest)})", rule, what,
+                          confidence)
+    if not smallest > 0:
+        raise InvalidArgumentError(f"the smallest effect that counts must be a number > 0, got {smallest!r}")
     try:
         interval = mean_interval(values, confidence)
     except InvalidArgumentError as error:
-        return Verdict(INCONCLUSIVE, f"{what}: {error}", rule, what)
-    retest = lambda level: effect(values, smallest, claimed, level, what)
+        return _undecided(f"{what}: {error}", rule, what, confidence)
+    retest = lambda level: replace(effect(values, smallest, claimed, level, what), level=confidence)
     d = smallest
     if claimed == "none":
         lo, hi = interval.low, interval.high
         # a difference may show in either direction: its interval is taken at 1 - (1 - c)/2 (Bonferroni over
         # the two directions), so that a true effect of 0 is refuted with probability <= (1 - c)/2
+        two_sided = mean_interval(values, 1 - (1 - confidence) / 2)
+        wide_lo, wide_hi = two_sided.low, two_sided.high
         if -d < lo and hi < d:
             verdict, margin, why = REPLICATED, min(lo + d, d - hi), f"inside +-{_fmt(d)}: no difference of that size"
-        elif ((two_sided := mean_interval(values, 1 - (1 - confidence) / 2)).low > 0 and two_sided.high >= d) or \
-                (two_sided.high < 0 and two_sided.low <= -d):
-            wide_lo, wide_hi = two_sided.low, two_sided.high
+        elif (wide_lo > 0 and wide_hi >= d) or (wide_hi < 0 and wide_lo <= -d):
             interval = two_sided
-            verdict, margin = REFUTED, (wide_lo if wide_lo > 0 else -wide_hi)
+            # it stays refuted while it excludes 0 and reaches beyond the band (and is not inside the band)
+            margin = min(min(wide_lo, wide_hi - d) if wide_lo > 0 else min(-wide_hi, -d - wide_lo),
+                         _shift_inside(lo, hi, -d, d))
+            verdict = REFUTED
             why = f"a difference (at {two_sided.confidence:.1%}, either direction), reaching beyond +-{_fmt(d)}"
         else:
-            verdict, why = INCONCLUSIVE, f"neither inside +-{_fmt(d)} nor clear of 0"
-            margin = _straddle_margin(lo, hi, (-d, 0.0, d))
+            verdict, why = INCONCLUSIVE, f"neither inside +-{_fmt(d)} nor clear of 0 and beyond it"
+            margin = -min(_shift_inside(lo, hi, -d, d), max(-wide_lo, d - wide_hi), max(wide_hi, d + wide_lo))
         predicted = (-d, d)
     else:
         sign = 1.0 if claimed == "greater" else -1.0
@@ -265,39 +403,51 @@ def effect(values, smallest: float, claimed: str, confidence: float = 0.95, what
         elif hi < d:
             verdict, margin, why = REFUTED, d - hi, f"below the smallest effect that counts ({_fmt(d)})"
         else:
-            verdict, margin, why = INCONCLUSIVE, _straddle_margin(lo, hi, (0.0, d)), f"holds both 0 and {_fmt(sign * d)}"
+            verdict, margin, why = INCONCLUSIVE, -min(-lo, hi - d), f"holds both 0 and {_fmt(sign * d)}"
         predicted = (d, None) if claimed == "greater" else (None, -d)
     text = f"{what} {interval}, claimed {claimed}, smallest effect that counts {_fmt(d)}: {why}"
     return Verdict(verdict, text, rule, what, interval, predicted, float(margin),
-                   float(_in_halfwidths(margin, interval)), retest=retest)
+                   float(_in_halfwidths(margin, interval)), level=confidence, retest=retest)
 
 
 def proportion(successes: int, trials: int, low: float | None = None, high: float | None = None,
                confidence: float = 0.95, what: str = "proportion") -> Verdict:
-    verdict = compare(binomial_interval(successes, trials, confidence), low, high, what, "proportion")
-    return replace(verdict, retest=lambda level: proportion(successes, trials, low, high, level, what))
+    """compare() on the exact (Clopper-Pearson) interval of successes / trials; counts that are not whole
+    finite numbers are inconclusive, with the reason."""
+    try:
+        interval = binomial_interval(successes, trials, confidence)
+    except InvalidArgumentError as error:
+        return _undecided(f"{what}: {error}", "proportion", what, confidence)
+    verdict = compare(interval, low, high, what, "proportion")
+    return replace(verdict, level=confidence,
+                   retest=lambda c: replace(proportion(successes, trials, low, high, c, what), level=confidence))
 
 
 def holds_for_all(examples: int, counterexample=None, what: str = "statement") -> Verdict:
     """A universal statement: one counterexample refutes it; none in N examples replicates it.
 
-    With no failure in N independent examples the failure rate is below 3/N at 95% (rule of three).
+    With no failure in N independent examples the failure rate is below 3/N at 95% (rule of three). A count
+    that is not a finite number (NaN from an empty computation) is inconclusive.
     """
     if counterexample is not None:
         return Verdict(REFUTED, f"{what} fails on a counterexample: {counterexample}", "holds_for_all", what)
+    if not _finite(examples):
+        return _undecided(f"{what}: the number of examples is not a number ({examples!r})", "holds_for_all", what)
     if examples < 1:
-        return Verdict(INCONCLUSIVE, f"{what} was tried on no example", "holds_for_all", what)
+        return _undecided(f"{what} was tried on no example", "holds_for_all", what)
     return Verdict(REPLICATED, f"{what} held on all {examples} examples "
                                f"(failure rate < {3 / examples:.2g} at 95%)", "holds_for_all", what)
 
 
 def equals(measured: float, predicted: float, rtol: float = 0.0, atol: float = 0.0,
            what: str = "value") -> Verdict:
-    """A deterministic quantity against its prediction; the margin is the tolerance left (or exceeded)."""
+    """A deterministic quantity against its prediction; the margin is the tolerance left (or exceeded). A
+    measured value, prediction or tolerance that is not finite is inconclusive, with the reason."""
+    if not _finite(measured, predicted, rtol, atol):
+        return _undecided(f"{what} {_fmt(measured)} vs predicted {_fmt(predicted)} (rtol {_fmt(rtol)}, "
+                          f"atol {_fmt(atol)}): not finite", "equals", what)
     tolerance = atol + rtol * abs(predicted)
     text = f"{what} {_fmt(measured)} vs predicted {_fmt(predicted)} (tolerance {_fmt(tolerance)})"
-    if not np.isfinite(measured):
-        return Verdict(INCONCLUSIVE, text + ": not finite", "equals", what)
     error = abs(measured - predicted)
     verdict = REPLICATED if error <= tolerance else REFUTED
     estimate = Interval(float(measured), float(measured), float(measured), 1.0, "exact")
@@ -320,28 +470,45 @@ def _leaves(verdicts) -> list[Verdict]:
     return out
 
 
-def combine(verdicts: Sequence[Verdict | None], preconditions: Sequence[Verdict | None] = ()) -> Verdict:
+def _statistical(part: Verdict) -> bool:
+    """Whether a part rests on a confidence interval (and so belongs to the family that is corrected)."""
+    return part.level is not None or (part.interval is not None and not part.interval.exact)
+
+
+def combine(verdicts: Sequence[Verdict | None], preconditions: Sequence[Verdict | None] = (), *,
+            correct: bool = True) -> Verdict:
     """All parts must replicate: a failed precondition or any inconclusive part is inconclusive; a refuted
     part refutes only if it stays refuted at the family-wise level.
 
     Replication needs every part replicated (an intersection-union test: no correction is needed for it to
     keep its level). Refutation needs only one part, so with k statistical parts each refutation is checked
-    again at confidence 1 - (1 - c)/k (Bonferroni; for 'is any part refuted' Holm's first step is the same
-    test), which keeps the chance of a false refutation of the whole at most that of one part. Exact parts
-    (holds, equals, counterexamples) need no correction.
+    again at confidence 1 - (1 - c)/k, c the level the part's rule was asked for (Bonferroni; for 'is any
+    part refuted' Holm's first step is the same test), which keeps the chance of a false refutation of the
+    whole at most that of one part. Nested combinations are flattened into one family and every part is
+    corrected once, from its own data. Exact parts (holds, equals, counterexamples) need no correction; a
+    statistical part that cannot be recomputed at another level (an Interval made by hand) is an error.
+    correct=False combines verdicts read back from a report, which carry no data to retest (the cases of a
+    claim; their family-wise error is measured in docs/error-rates.md).
     """
     failed = [p for p in preconditions if p is not None]
     if failed:
         return Verdict(INCONCLUSIVE, "; ".join(p.reason for p in failed), "combine", parts=tuple(failed))
-    parts = _leaves(verdicts)
+    parts = [p.uncorrected or p for p in _leaves(verdicts)]
     if not parts:
         raise InvalidArgumentError("combine needs at least one verdict")
-    k = sum(p.retest is not None for p in parts)
+    statistical = [p for p in parts if _statistical(p)]
+    k = len(statistical) if correct else 0
+    if k > 1:
+        blind = [p for p in statistical if p.retest is None and p.interval is not None]
+        if blind:
+            raise InvalidArgumentError(
+                f"combine: the part '{blind[0].what or blind[0].reason}' rests on an interval ({blind[0].interval.method}) "
+                f"that cannot be recomputed at the family-wise level; build it with a function of sgdcheck.stats "
+                f"(mean_interval, binomial_interval, slope_interval, correlation_interval) or give Interval(at_level=...)")
     correction = ""
     if k > 1 and any(p.verdict == REFUTED and p.retest is not None for p in parts):
         correction = f"Bonferroni over {k} parts"
-        parts = [p.retest(1 - (1 - p.interval.confidence) / k)
-                 if p.verdict == REFUTED and p.retest is not None and p.interval is not None else p for p in parts]
+        parts = [_corrected(p, k) if p.verdict == REFUTED and p.retest is not None else p for p in parts]
     refuted = [p for p in parts if p.verdict == REFUTED]
     undecided = [p for p in parts if p.verdict == INCONCLUSIVE]
     if refuted:
@@ -357,10 +524,17 @@ def combine(verdicts: Sequence[Verdict | None], preconditions: Sequence[Verdict 
     return decided_by(verdict, reason, "combine", deciding, pick, tuple(parts), correction)
 
 
+def _corrected(part: Verdict, k: int) -> Verdict:
+    """A refuted part retested at the family-wise level 1 - (1 - c)/k, from its own data; it remembers the
+    uncorrected part, so that a combination nested in another is corrected once, for the whole family."""
+    level = part.level if part.level is not None else part.interval.confidence
+    return replace(part.retest(1 - (1 - level) / k), level=level, retest=part.retest, uncorrected=part)
+
+
 def decided_by(verdict: str, reason: str, rule: str, deciding, pick, parts, correction: str = "") -> Verdict:
     """A verdict of several parts that takes its numbers (what, interval, prediction, margin) from the deciding
     part that `pick` (min: the nearest to flipping; max: the most decisive) chooses by margin."""
-    scored = [p for p in deciding if p.margin_halfwidths is not None]
+    scored = [p for p in deciding if p.margin_halfwidths is not None and not np.isnan(p.margin_halfwidths)]
     key = pick(scored, key=lambda p: p.margin_halfwidths) if scored else None
     if key is None:
         return Verdict(verdict, reason, rule, parts=tuple(parts), correction=correction)
@@ -380,12 +554,17 @@ def median_of_means(samples, blocks: int, axis: int = 0) -> np.ndarray:
 
 
 def fit_loglog_slope(x, y) -> tuple[float, float]:
-    """Least-squares slope of log y on log x and its standard error."""
+    """Least-squares slope of log y on log x and its standard error (for an interval, use slope_interval)."""
     lx, ly = np.log(np.asarray(x, float)), np.log(np.asarray(y, float))
     result = sps.linregress(lx, ly)
     return float(result.slope), float(result.stderr)
 
 
 def holds(condition: bool, what: str) -> Verdict:
-    """A deterministic statement about exact quantities: replicated if it holds, refuted if not."""
+    """A deterministic statement about exact quantities: replicated if it holds, refuted if not; a condition
+    that is not a truth value (NaN, None) is inconclusive."""
+    if not isinstance(condition, (bool, np.bool_)):
+        if condition is None or not _finite(condition):
+            return _undecided(f"{what}: the condition is not a truth value ({condition!r})", "holds", what)
+        condition = bool(condition)
     return Verdict(REPLICATED if condition else REFUTED, f"{what}: {'holds' if condition else 'fails'}", "holds", what)

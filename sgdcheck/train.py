@@ -2,12 +2,11 @@
 `blowup`) ends the run and is recorded in the result, never raised.
 
 The empirical risk is the mean of loss_fn's per-sample losses over the whole training set; minibatch
-steps use the mean over the batch. Batches are drawn with or without replacement from a seeded
+steps use the mean over the batch. Batches are drawn in one of sgdcheck.loop.SAMPLINGS from a seeded
 generator, so a run is a pure function of its arguments.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import torch
@@ -15,7 +14,7 @@ from torch.func import functional_call
 
 from . import progress
 from .errors import InvalidArgumentError
-from .loop import BLOWUP, BatchStream, check_budget, checked_batch_size, diverged
+from .loop import BLOWUP, BatchStream, check_budget, checked_batch_size, close_history, diverged
 
 
 BATCH_CHUNK = 64                 # minibatch indices drawn at a time
@@ -52,7 +51,7 @@ def fits_every_sample(model, params, x, y, chunk_size: int = 4096) -> bool:
 
 
 def train(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn, optimizer, *, max_steps: int,
-          batch_size: int | None = None, replacement: bool = False, loss_goal: float | None = None,
+          batch_size: int | None = None, sampling: str = "reshuffling", loss_goal: float | None = None,
           eval_every: int = 100, seed: int = 0, blowup: float = BLOWUP, zero_error: bool = False) -> TrainResult:
     """Run `optimizer` (sgdcheck.optim) from the model's current parameters; the model is not modified.
     With zero_error the goal is the loss goal *and* zero training error (one-hot targets): a small mean
@@ -62,7 +61,8 @@ def train(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn, opt
     step's own loss is the training loss at the current parameters, so the goal, the divergence rule and
     the history read it and no second forward pass is made; with minibatches the full-batch loss is
     evaluated every step while a goal is set (so a run stops at the first step that reaches it), else at
-    the history steps."""
+    the history steps. `sampling` is how minibatches are drawn (sgdcheck.loop.SAMPLINGS). A run stops at the
+    first step whose loss fails the divergence rule (sgdcheck.loop.diverged)."""
     n = len(x)
     batch_size = checked_batch_size(batch_size, n)
     if zero_error and (loss_goal is None or y.dim() != 2):
@@ -71,7 +71,6 @@ def train(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn, opt
     params = {k: v.detach().clone() for k, v in model.named_parameters()}
     buffers = dict(model.named_buffers())
     generator = torch.Generator().manual_seed(seed)
-    batches = BatchStream(n, batch_size, replacement, seed)
     state = optimizer.init(params)
     full = batch_size == n
 
@@ -89,11 +88,13 @@ def train(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn, opt
     if full:
         return _train_full_batch(params, state, optimizer, value_and_grad, reached, x, y, max_steps, eval_every,
                                  generator, blowup, lambda p: full_loss(model, p, x, y, loss_fn))
+    batches = BatchStream(n, batch_size, sampling, seed)
     history, loss, step = [], full_loss(model, params, x, y, loss_fn), 0
     history.append((0, loss))
     queued = torch.empty(0, batch_size, dtype=torch.long)
+    failed = diverged(loss, blowup)
     for step in range(1, max_steps + 1):
-        if reached(loss, params) or diverged(loss, blowup):
+        if failed or reached(loss, params):
             step -= 1
             break
         if not len(queued):
@@ -102,19 +103,18 @@ def train(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn, opt
         xb, yb = x[index], y[index]
         params, state, step_loss = optimizer.step(params, lambda p: value_and_grad(p, xb, yb), state, step - 1,
                                                   generator)
-        if diverged(step_loss, blowup):
+        if diverged(step_loss, blowup):               # the batch loss at the weights before this step
+            failed = True
             loss = full_loss(model, params, x, y, loss_fn)
-            history.append((step, loss))
-            if diverged(loss, blowup):
-                break
+            break
         if step % eval_every == 0 or step == max_steps or loss_goal is not None:
             loss = full_loss(model, params, x, y, loss_fn)
+            failed = diverged(loss, blowup)
             if step % eval_every == 0 or step == max_steps:
                 history.append((step, loss))
                 progress.step(step, max_steps, loss)
-    if history[-1][0] != step:
-        history.append((step, loss))
-    failed = diverged(loss, blowup)
+    close_history(history, step, loss)
+    failed = failed or diverged(loss, blowup)
     return TrainResult(params, step, loss, (not failed) and reached(loss, params), failed, history)
 
 
@@ -143,18 +143,19 @@ def _train_full_batch(params, state, optimizer, value_and_grad, reached, x, y, m
             break
         params, state, _ = optimizer.step(params, grad_fn, state, step, generator)
         cache.clear()
-    if history[-1][0] != step:
-        history.append((step, loss))
+    close_history(history, step, loss)
     failed = diverged(loss, blowup)
     return TrainResult(params, step, loss, (not failed) and reached(loss, params), failed, history)
 
 
 def train_lbfgs(model: torch.nn.Module, x, y, loss_fn, *, max_steps: int = 500, loss_goal: float | None = None,
-                lr: float = 1.0, history_size: int = 20, inner: int = 20, line_search: bool = True) -> TrainResult:
+                lr: float = 1.0, history_size: int = 20, inner: int = 20, line_search: bool = True,
+                blowup: float = BLOWUP) -> TrainResult:
     """Full-batch L-BFGS with a strong-Wolfe line search (torch.optim.LBFGS) on a copy of the model.
     Steps count L-BFGS iterations; the loss goal is checked every `inner` iterations (torch's LBFGS keeps
     its curvature pairs across calls only when each call runs several iterations). line_search=False takes
-    fixed steps of size lr along the quasi-Newton direction, as the source code of Wu, Ma & E does."""
+    fixed steps of size lr along the quasi-Newton direction, as the source code of Wu, Ma & E does. The run
+    stops when its loss fails the divergence rule (sgdcheck.loop.diverged), as every loop's does."""
     import copy
 
     clone = copy.deepcopy(model)
@@ -171,13 +172,13 @@ def train_lbfgs(model: torch.nn.Module, x, y, loss_fn, *, max_steps: int = 500, 
     current = lambda: full_loss(clone, dict(clone.named_parameters()), x, y, loss_fn)
     loss, steps = current(), 0
     history = [(0, loss)]
-    while steps < max_steps and math.isfinite(loss) and not (loss_goal is not None and loss <= loss_goal):
+    while steps < max_steps and not diverged(loss, blowup) and not (loss_goal is not None and loss <= loss_goal):
         optimizer.param_groups[0]["max_iter"] = min(inner, max_steps - steps)
         optimizer.step(closure)
         steps = optimizer.state[params[0]].get("n_iter", steps + 1)
         loss = current()
         history.append((steps, loss))
     params = {k: v.detach() for k, v in clone.named_parameters()}
-    diverged = not math.isfinite(loss)
-    return TrainResult(params, steps, loss, (not diverged) and loss_goal is not None and loss <= loss_goal,
-                       diverged, history)
+    failed = diverged(loss, blowup)
+    return TrainResult(params, steps, loss, (not failed) and loss_goal is not None and loss <= loss_goal,
+                       failed, history)

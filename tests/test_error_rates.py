@@ -23,3 +23,12 @@ def test_combine_needs_its_correction():
     plain = next(r for r in rows if r.interval == "uncorrected")
     assert corrected.upper <= GOAL < plain.rate                  # five parts at 2.5% each: ~12% uncorrected
     assert all(r.upper <= GOAL for r in rows if r.interval == "Bonferroni"), table(rows)
+
+
+def test_the_cases_of_one_claim_are_not_corrected_and_the_table_says_how_much_that_costs():
+    from sgdcheck.error_rates import case_rules
+
+    rows = case_rules(cases=(3,), trials=1500, seed=5)
+    refuted = next(r for r in rows if r.what == "refuted")
+    assert 0.05 < refuted.rate < 0.11            # three cases at 2.5% each: about 7.3%, above one test's level
+    assert next(r for r in rows if r.what == "replicated").upper <= GOAL

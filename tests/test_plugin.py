@@ -195,3 +195,74 @@ def test_each_xdist_worker_takes_its_own_gpu_on_a_machine_of_several():
     assert worker_device("cpu", "gw3", 4) == "cpu"
     # which GPU trained a run is not part of its cache key: workers share each other's runs
     assert RunConfig(device="cuda:3").key() == RunConfig(device="cuda").key() != RunConfig(device="cpu").key()
+
+
+def test_a_claim_test_that_never_concludes_fails_saying_so(pytester):
+    pytester.makepyfile(test_silent='''
+from sgdcheck import Claim, Source, known_refutation
+from sgdcheck.stats import holds
+
+CLAIM = Claim(id="demo2020.silent", source=Source("Demo 2020", "Eq. 1"), statement="silent")
+
+def test_claim(scale, evidence):
+    verdict = holds(False, "main")          # refuted, and never reported
+    evidence.record(value=1.0)
+
+@known_refutation("declared")
+def test_known(scale, evidence):
+    pass
+''')
+    result = pytester.runpytest_subprocess("--report-dir", "out")
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(["*EvidenceNotConcluded*without calling evidence.conclude*"])
+
+
+@pytest.mark.parametrize("options, env, message", [
+    (["--report-dir", ""], {}, "*--report-dir is empty*"),
+    ([], {"SGDCHECK_CACHE": ""}, "*SGDCHECK_CACHE is set but empty*"),
+    (["--seed-offset", str(10**20)], {}, "*--seed-offset must be in 0..1,000,000,000*"),
+    (["--slurm-partition", "gpu"], {}, "*--slurm-partition only apply with --executor slurm*"),
+    (["--executor", "local", "--slurm-gpus-per-task", "1"], {}, "*--slurm-gpus-per-task only apply with*"),
+    (["--executor", "slurm"], {"PATH": "/nonexistent"}, "*--executor slurm needs SLURM*sbatch*not on PATH*"),
+])
+def test_bad_options_are_one_line_usage_errors(pytester, monkeypatch, options, env, message):
+    _claim(pytester, "good")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    result = pytester.runpytest_subprocess(*options)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([message])
+    assert "INTERNALERROR" not in result.stderr.str() + result.stdout.str()
+    assert not (pytester.path / "reports").exists()
+
+
+def test_one_claim_id_in_two_modules_is_an_error(pytester):
+    _claim(pytester, "twice")
+    pytester.mkdir("other")
+    (pytester.path / "other" / "test_twice_again.py").write_text(
+        CLAIM_MODULE.format(name="twice", main=True, control=False, marker=""))
+    result = pytester.runpytest_subprocess("--report-dir", "out")
+    result.stdout.fnmatch_lines(["*claim id 'demo2020.twice' is declared in *test_twice*.py and again in "
+                                 "*test_twice*.py*"])
+    assert result.ret != pytest.ExitCode.OK
+
+
+def test_a_report_that_cannot_be_written_fails_the_session_and_names_the_evidence(pytester):
+    _claim(pytester, "good")
+    (pytester.path / "out").mkdir()
+    (pytester.path / "out" / "latest.json").write_text('{"schema": 2, "claims": [], "runs": {}}')
+    result = pytester.runpytest_subprocess("--report-dir", "out")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["*no report written*'claims' is a list*kept in*out/evidence-*.json*"])
+    side, = (pytester.path / "out").glob("evidence-*.json")
+    assert "demo2020.good" in json.loads(side.read_text())["claims"]
+
+
+def test_an_interrupted_session_keeps_the_evidence_of_its_finished_claims(pytester):
+    _claim(pytester, "good")
+    pytester.makepyfile(test_zstop="def test_stop():\n    raise KeyboardInterrupt\n")
+    result = pytester.runpytest_subprocess("--report-dir", "out", "-p", "no:randomly")
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    assert not (pytester.path / "out" / "latest.json").exists()
+    side, = (pytester.path / "out").glob("evidence-*.json")
+    assert "demo2020.good" in json.loads(side.read_text())["claims"]

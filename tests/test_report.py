@@ -5,6 +5,7 @@ import pytest
 from sgdcheck import ReportError
 from sgdcheck.report import cli, results as report
 from sgdcheck.figures import figure, panel, series
+from sgdcheck.jsonable import jsonable
 
 
 def _payload(claim_id, verdict="replicated", with_figure=False):
@@ -89,11 +90,13 @@ def test_a_failure_while_writing_leaves_the_previous_report_intact(tmp_path, mon
         raise OSError("disk full")
 
     monkeypatch.setattr(report, "render", broken)
-    with pytest.raises(OSError):
+    with pytest.raises(ReportError, match="no report written.*disk full.*nothing there changed.*kept in"):
         report.write(tmp_path, _header(tmp_path), [_payload("a2020.one", with_figure=True)])
-    after = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    after = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file() and not p.name.startswith("evidence-")}
     assert after == before
     assert not list(tmp_path.glob(".staging-*"))
+    side, = tmp_path.glob("evidence-*.json")
+    assert "a2020.one" in report.load(side)["claims"]
 
 
 def test_redraw_from_json(tmp_path):
@@ -226,6 +229,8 @@ def test_diff_lists_flips_moves_and_fails_only_on_unexpected_ones(tmp_path, caps
     assert "| a2020.same | gain |" in text                                  # moved beyond its interval
     assert "Added: `a2020.new`" in text and "Gone: `a2020.gone`" in text
     report.write(new, _header(tmp_path), [payload("a2020.flip", [0.0, 0.1, 0.05], known="the paper is wrong here")])
+    assert cli.main(["diff", str(old / "latest.json"), str(new)]) == 1     # a2020.gone is still gone: a nightly fails
+    report.write(new, _header(tmp_path), [payload("a2020.gone", [1.0, 1.1, 1.2])])
     assert cli.main(["diff", str(old / "latest.json"), str(new), "--output", str(tmp_path / "summary.md")]) == 0
     assert "expected" in (tmp_path / "summary.md").read_text()
     report.write(new, _header(tmp_path), [payload("a2020.flip", [0.0, 0.1, 0.05], known="x", control="inconclusive")])
@@ -252,3 +257,118 @@ def test_figure_titles_fit_the_canvas_and_bounds_are_told_apart():
     styles = {(line.get_color(), str(line.get_linestyle())) for line in lines}
     assert len(styles) == len(lines) == 3                       # two bounds and the marker, each its own style
     plt.close(fig)
+
+
+def _offset_header(tmp_path, offset):
+    return report.run_header("smoke", "cpu", tmp_path, seed_offset=offset)
+
+
+def _at(payload, offset, verdict=None):
+    p = {**payload, "seed_offset": offset, "seeds": [offset, offset + 1]}
+    if verdict:
+        p["verdict"] = verdict
+    return p
+
+
+def test_a_seed_check_agrees_with_the_entry_it_is_kept_beside(tmp_path):
+    """Replicated, then a check on other seeds that agrees, then a rerun on the own seeds that refutes: the
+    check now disagrees."""
+    report.write(tmp_path, _header(tmp_path), [_payload("a2020.one")])
+    report.write(tmp_path, _offset_header(tmp_path, 1000), [_at(_payload("a2020.one"), 1000)])
+    assert report.load(tmp_path / "latest.json")["claims"]["a2020.one"]["seed_checks"][0]["agrees"]
+    report.write(tmp_path, _header(tmp_path), [_payload("a2020.one", verdict="refuted")])
+    entry = report.load(tmp_path / "latest.json")["claims"]["a2020.one"]
+    assert entry["verdict"] == "refuted" and not entry["seed_checks"][0]["agrees"]
+    assert "❗" in (tmp_path / "latest.md").read_text()
+
+
+def test_a_run_on_other_seeds_recorded_first_becomes_the_check_of_the_own_seed_run(tmp_path):
+    report.write(tmp_path, _offset_header(tmp_path, 1000), [_at(_payload("a2020.one"), 1000)])
+    report.write(tmp_path, _header(tmp_path), [_payload("a2020.one")])
+    entry = report.load(tmp_path / "latest.json")["claims"]["a2020.one"]
+    assert entry["seed_offset"] == 0
+    check, = entry["seed_checks"]
+    assert check["seed_offset"] == 1000 and check["agrees"] and check["seeds"] == [1000, 1001]
+
+
+def test_merge_keeps_the_incoming_seed_checks_and_their_run_headers(tmp_path):
+    here, there = tmp_path / "here", tmp_path / "there"
+    report.write(here, _header(tmp_path), [_payload("a2020.one")])
+    gpu = report.run_header("paper", "cuda", tmp_path)
+    report.write(there, gpu, [_payload("a2020.one")])
+    check_header = report.run_header("paper", "cuda", tmp_path, seed_offset=1000)
+    report.write(there, check_header, [_at(_payload("a2020.one"), 1000)])
+    assert cli.main([str(here), "--merge", str(there)]) == 0
+    merged = report.load(here / "latest.json")
+    entry = merged["claims"]["a2020.one"]
+    check, = entry["seed_checks"]
+    assert entry["run_id"] == gpu["run_id"] and check["run_id"] == check_header["run_id"]
+    assert merged["runs"][check["run_id"]]["device"] == "cuda" and check["agrees"]
+
+
+def test_merging_adds_each_history_line_once_and_a_folder_into_itself_changes_nothing(tmp_path):
+    here, there = tmp_path / "here", tmp_path / "there"
+    report.write(here, _header(tmp_path), [_payload("a2020.one")])
+    report.write(there, _header(tmp_path), [_payload("a2020.two")])
+    for _ in range(3):
+        assert cli.main([str(here), "--merge", str(there)]) == 0
+    assert len(report.read_history(here)) == 2
+    before = (here / "latest.json").read_text()
+    assert cli.main([str(here), "--merge", str(here)]) == 0
+    after = report.load(here / "latest.json")
+    assert len(report.read_history(here)) == 2 and after["claims"] == report.parse(before, "before")["claims"]
+
+
+def test_the_documented_recovery_puts_the_run_in_the_history_too(tmp_path):
+    (tmp_path / "latest.json").write_text("{ not json")
+    with pytest.raises(ReportError):
+        report.write(tmp_path, _header(tmp_path), [_payload("a2020.one")])
+    side = next(tmp_path.glob("evidence-*.json"))
+    (tmp_path / "latest.json").unlink()
+    assert cli.main([str(tmp_path), "--merge", str(side)]) == 0
+    run_id = report.load(side)["latest_run"]
+    assert [line["run"]["run_id"] for line in report.read_history(tmp_path)] == [run_id]
+
+
+def test_infinite_margins_of_several_cases_are_written_and_read_as_numbers(tmp_path):
+    from sgdcheck.stats import Interval, compare
+
+    exact = compare(Interval(1.0, 1.0, 1.0, 0.95, "all samples equal"), 0.0, 2.0, what="x")
+    wide = compare(Interval(1.0, 0.5, 1.5, 0.95, "t"), 0.0, 2.0, what="x")
+    cases = []
+    for name, verdict in (("a", exact), ("b", wide)):
+        p = _payload("a2020.cases")
+        p.update(case=name, verdict=verdict.verdict, reason=verdict.reason, decision=jsonable(verdict.as_dict()))
+        cases.append(p)
+    report.write(tmp_path, _header(tmp_path), cases)
+    text = (tmp_path / "latest.json").read_text()
+    assert "Infinity" not in text
+    entry = report.load(tmp_path / "latest.json")["claims"]["a2020.cases"]
+    assert entry["cases"][0]["decision"]["margin_halfwidths"] == float("inf")
+    assert entry["decision"]["margin_halfwidths"] == pytest.approx(wide.margin_halfwidths)
+
+
+def test_diff_fails_on_a_gone_claim_a_case_flip_and_a_check_that_stops_agreeing(tmp_path, capsys):
+    old, new = tmp_path / "old", tmp_path / "new"
+    cases = lambda verdicts: [dict(_payload("a2020.grid", verdict=v), case=f"eta={i}") for i, v in enumerate(verdicts)]
+    report.write(old, _header(tmp_path), cases(["refuted", "replicated"]) + [_payload("a2020.kept")])
+    report.write(new, _header(tmp_path), cases(["refuted", "refuted"]) + [_payload("a2020.kept")])
+    assert cli.main(["diff", str(old), str(new)]) == 1
+    assert "| a2020.grid | eta=1 |" in capsys.readouterr().out
+    report.write(new, _header(tmp_path), cases(["refuted", "replicated"]))
+    assert cli.main(["diff", str(old), str(new)]) == 0
+    report.write(old, _offset_header(tmp_path, 1000), [_at(_payload("a2020.kept"), 1000)])
+    report.write(new, _offset_header(tmp_path, 1000), [_at(_payload("a2020.kept"), 1000, verdict="refuted")])
+    assert cli.main(["diff", str(old), str(new)]) == 1
+    assert "does not hold on other seeds" in capsys.readouterr().out
+    data = json.loads((new / "latest.json").read_text())
+    data["claims"].pop("a2020.kept")
+    (new / "latest.json").write_text(json.dumps(data))
+    assert cli.main(["diff", str(old), str(new)]) == 1
+    assert "Gone: `a2020.kept`" in capsys.readouterr().out
+
+
+def test_diff_output_to_a_folder_is_a_clear_error(tmp_path, capsys):
+    report.write(tmp_path, _header(tmp_path), [_payload("a2020.one")])
+    assert cli.main(["diff", str(tmp_path), str(tmp_path), "--output", str(tmp_path)]) == 2
+    assert "cannot write --output" in capsys.readouterr().err

@@ -60,7 +60,9 @@ def test_a_corrupt_cache_entry_is_recomputed(tmp_path):
     entries = list(tmp_path.rglob("output.pkl"))
     for entry in entries:
         entry.write_bytes(b"truncated")
-    again = cached_run(CONFIG, tmp_path)
+    from sgdcheck.runs import CacheWarning
+    with pytest.warns(CacheWarning, match="cannot be read"):
+        again = cached_run(CONFIG, tmp_path)
     assert again.loss == first.loss
     assert all(entry.read_bytes() != b"truncated" for entry in entries)  # rewritten, not read
 
@@ -93,3 +95,68 @@ def test_a_run_record_is_typed_and_says_whether_it_is_usable():
     assert record.result().steps == record.steps
     failed = replace(record, diverged=True)
     assert not failed.ok
+
+
+def test_one_cache_key_for_every_path(tmp_path):
+    """What does not change a run's result does not change its key: where the data files live, which GPU,
+    a label seed without random labels, the sampling of a full-batch run."""
+    cached_run(CONFIG, tmp_path)
+    assert replace(CONFIG, device="cuda:1").key() == replace(CONFIG, device="cuda").key()
+    for same in (replace(CONFIG, data_root=str(tmp_path / "elsewhere")), replace(CONFIG, label_seed=7), replace(CONFIG, data_seed=3), replace(CONFIG, sampling="subsets"),
+                 replace(CONFIG, batch_size=CONFIG.n)):
+        assert same.key() == CONFIG.key() and is_cached(same, tmp_path)
+    sgd = replace(CONFIG, optimizer="sgd", batch_size=10)
+    assert replace(sgd, sampling="subsets").key() != sgd.key()
+    assert replace(CONFIG, random_labels=1.0, label_seed=7).key() != replace(CONFIG, random_labels=1.0).key()
+    assert RunConfig(**CONFIG.key()).key() == CONFIG.key()                      # a record's config rebuilds its run
+
+
+def test_the_sampler_is_part_of_the_config_and_of_the_record(tmp_path):
+    sgd = replace(CONFIG, optimizer="sgd", batch_size=10, sampling="subsets")
+    record = cached_run(sgd, tmp_path)
+    assert record.config["sampling"] == "subsets" and not is_cached(replace(sgd, sampling="reshuffling"), tmp_path)
+    with pytest.raises(InvalidArgumentError, match="sampling must be one of"):
+        replace(sgd, sampling="epochs")
+
+
+def test_gd_trains_on_the_full_batch_or_says_why_not():
+    with pytest.raises(InvalidArgumentError, match="optimizer 'gd' trains on the full batch"):
+        replace(CONFIG, batch_size=10)
+    assert run(replace(CONFIG, batch_size=CONFIG.n)).loss == run(CONFIG).loss
+
+
+def test_an_ensemble_member_equals_the_single_run_it_claims_to_be(tmp_path):
+    """With a balanced subset and random labels drawn from the run's seed, every member of an ensemble trains on the data of the
+    ensemble's seed, and its record says so (data_seed): rebuilt from the record, the run is the same."""
+    config = replace(CONFIG, dtype="float64", random_labels=1.0, subset="balanced", max_steps=20)
+    records = cached_ensemble(config, [0, 1], [0.5], tmp_path)
+    member = records[1]
+    assert member.config["seed"] == 1 and member.config["data_seed"] == 0 and member.config["label_seed"] == 0
+    single = run(RunConfig(**member.config))
+    assert single.config == member.config and single.steps == member.steps
+    assert all(torch.allclose(single.params[k], member.params[k], atol=1e-10) for k in single.params)
+    own_data = run(replace(config, seed=1, lr=0.5))
+    assert own_data.config != member.config and own_data.loss != member.loss
+
+
+def test_an_entry_of_another_config_or_unreadable_is_named_and_computed_again(tmp_path):
+    from sgdcheck.runs import CacheWarning
+
+    first, other = cached_run(CONFIG, tmp_path), cached_run(replace(CONFIG, seed=1), tmp_path)
+    import joblib
+
+    by_seed = {joblib.load(p).seed: p for p in tmp_path.rglob("output.pkl")}
+    assert sorted(by_seed) == [0, 1]
+    by_seed[0].write_bytes(by_seed[1].read_bytes())        # the stored config differs from the one asked for
+    with pytest.warns(CacheWarning, match=f"{by_seed[0].parent}.*another configuration"):
+        again = cached_run(CONFIG, tmp_path)
+    assert again.seed == 0 and again.loss == first.loss
+    joblib.dump(None, by_seed[0])
+    with pytest.warns(CacheWarning, match=f"{by_seed[0].parent}.*NoneType"):
+        assert cached_run(CONFIG, tmp_path).loss == first.loss
+    assert other.seed == 1
+
+
+def test_no_runs_are_not_runs_that_reached_their_goal():
+    from sgdcheck.runs import reached_goal
+    assert reached_goal([]).verdict == "inconclusive"

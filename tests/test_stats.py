@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from sgdcheck import InvalidArgumentError
-from sgdcheck.stats import (INCONCLUSIVE, REFUTED, REPLICATED, Interval, Verdict, at_most, binomial_interval, combine, compare,
+from sgdcheck.stats import (INCONCLUSIVE, REFUTED, REPLICATED, Interval, Verdict, at_least, at_most, binomial_interval, combine, compare, effect, equals,
                             fit_loglog_slope, holds, holds_for_all, mean_interval, precondition, proportion, within)
 
 
@@ -123,3 +123,122 @@ def test_median_of_means_is_not_carried_by_one_extreme_sample():
     assert np.allclose(median_of_means(x, 10), 1.0) and x.mean(0)[0] > 1e4
     with pytest.raises(InvalidArgumentError, match="blocks"):
         median_of_means(x, 0)
+
+
+# --- non-finite input, margins and levels ---------------------------------------------------------------------
+
+def test_effect_none_undecided_outside_the_band_is_inconclusive_not_a_crash():
+    from sgdcheck.stats import effect
+    verdict = effect([4.5, 6.5, 8.5], 1.0, "none")            # 95% interval clear of +-1, 97.5% interval holds 0
+    assert verdict.verdict == INCONCLUSIVE and verdict.margin < 0
+    assert combine([verdict, at_most([0.1, 0.2, 0.15], 1.0)]).verdict == INCONCLUSIVE
+
+
+def test_a_refuted_none_part_is_retested_inside_combine_without_a_crash():
+    from sgdcheck.stats import effect
+    refuted = effect([1.5, 2.5, 2.0, 1.8, 2.2], 1.0, "none")
+    assert refuted.verdict == REFUTED
+    combined = combine([refuted, at_most([0.1, 0.2, 0.15], 1.0)])
+    assert combined.verdict in (REFUTED, INCONCLUSIVE) and combined.correction == "Bonferroni over 2 parts"
+
+
+@pytest.mark.parametrize("verdict", [
+    lambda: compare(Interval(np.nan, np.nan, np.nan, 0.95, "least squares"), 0.5, 2.0),
+    lambda: compare(_interval(0.1, 0.2), low=np.nan),
+    lambda: equals(5.0, np.inf, rtol=0.1),
+    lambda: equals(5.0, np.nan),
+    lambda: equals(np.inf, 5.0),
+    lambda: holds_for_all(np.nan),
+    lambda: at_most([1.0, 2.0, 3.0], np.nan),
+    lambda: at_least([1.0, 2.0, 3.0], np.nan),
+    lambda: within([1.0, 2.0, 3.0], np.nan, 4.0),
+    lambda: proportion(np.nan, 10, low=0.5),
+    lambda: proportion(3, np.nan, low=0.5),
+    lambda: holds(np.nan, "x"),
+    lambda: effect([1.0, 2.0, 3.0], np.nan, "greater"),
+])
+def test_non_finite_predictions_bounds_counts_and_values_are_inconclusive(verdict):
+    result = verdict()
+    assert result.verdict == INCONCLUSIVE and result.reason
+
+
+def _shifted(rule, values, shift):
+    return rule(np.asarray(values) + shift).verdict
+
+
+MARGIN_RULES = {
+    "at_most": lambda v: at_most(v, 1.0),
+    "within": lambda v: within(v, 0.0, 1.0),
+    "greater": lambda v: effect(v, 0.5, "greater"),
+    "less": lambda v: effect(v, 0.5, "less"),
+    "none": lambda v: effect(v, 0.5, "none"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MARGIN_RULES))
+def test_the_margin_is_the_shift_that_changes_the_verdict(name):
+    """A decided verdict survives any shift of the data smaller than its margin and changes at a shift just
+    beyond it; an undecided one stays undecided below |margin| and decides just beyond."""
+    rule = MARGIN_RULES[name]
+    rng = np.random.default_rng(1)
+    for _ in range(300):
+        values = rng.normal(rng.uniform(-1.5, 2.5), rng.uniform(0.05, 1.0), rng.integers(3, 12))
+        verdict = rule(values)
+        m = abs(verdict.margin)
+        if not np.isfinite(m) or m < 1e-9:
+            continue
+        assert all(_shifted(rule, values, s * m * (1 - 1e-7)) == verdict.verdict for s in (-1, 1)), (values, verdict)
+        assert any(_shifted(rule, values, s * m * (1 + 1e-7)) != verdict.verdict for s in (-1, 1)), (values, verdict)
+
+
+def test_a_refuted_none_margin_counts_the_band_not_only_zero():
+    from sgdcheck.stats import effect
+    values = np.array([0.9, 1.1, 1.0, 0.95, 1.05])          # clearly non-zero, reaching only just beyond 1
+    verdict = effect(values, 1.0, "none")
+    assert verdict.verdict == REFUTED
+    assert verdict.margin <= verdict.interval.high - 1.0 + 1e-12        # not the distance to 0 (about 0.87)
+    assert verdict.margin < 0.2 < verdict.interval.low
+
+
+def test_a_none_part_is_corrected_once_and_nested_combinations_once_for_the_whole_family():
+    from sgdcheck.stats import effect
+    refuted = effect([1.5, 2.5, 2.0, 1.8, 2.2], 1.0, "none")
+    assert refuted.interval.confidence == pytest.approx(0.975)
+    combined = combine([refuted, at_most([0.1, 0.2, 0.15], 1.0)])
+    part = next(p for p in combined.parts if p.what == refuted.what)
+    assert part.interval.confidence == pytest.approx(1 - 0.05 / 4)        # k = 2, two directions
+    barely = at_most([1.5, 1.7, 1.6, 1.8, 1.55], 1.0)
+    assert barely.verdict == REFUTED
+    nested = combine([combine([barely, at_most([0.1, 0.2, 0.15], 1.0)]), at_most([0.1, 0.3, 0.2], 1.0)])
+    part = next(p for p in nested.parts if p.verdict == REFUTED or p.interval.estimate > 1)
+    assert part.interval.confidence == pytest.approx(1 - 0.05 / 3)        # three parts, corrected once
+
+
+def test_every_statistical_part_goes_through_the_correction():
+    from sgdcheck.stats import slope_interval
+    by_hand = compare(Interval(1.0, 0.8, 1.2, 0.95, "least squares ± 1.96 se"), 0.5, 2.0)
+    with pytest.raises(InvalidArgumentError, match="cannot be recomputed"):
+        combine([by_hand, at_most([0.1, 0.2, 0.15], 1.0)])
+    x = np.array([1.0, 2, 3, 4, 5, 6])
+    y = 3 * x + np.array([0.1, -0.2, 0.05, 0.3, -0.1, 0.0])
+    slope = slope_interval(x, y)
+    from scipy import stats as sps
+    fit = sps.linregress(x, y)
+    assert slope.half_width == pytest.approx(sps.t.ppf(0.975, 4) * fit.stderr)      # 2.78 se, not 1.96
+    too_steep = compare(slope, 0.5, 2.0, what="slope")
+    assert too_steep.verdict == REFUTED
+    combined = combine([too_steep, at_most([0.1, 0.2, 0.15], 1.0)])
+    assert combined.correction == "Bonferroni over 2 parts"
+    assert combined.parts[0].interval.confidence == pytest.approx(0.975)
+
+
+def test_infinite_margins_stay_numbers_through_json():
+    import json
+    from sgdcheck.jsonable import jsonable
+    exact = compare(Interval(1.0, 1.0, 1.0, 0.95, "all samples equal"), 0.0, 2.0)
+    assert exact.margin_halfwidths == np.inf
+    back = Verdict.from_dict(json.loads(json.dumps(jsonable(exact.as_dict()))))
+    assert back.margin_halfwidths == np.inf and isinstance(back.margin_halfwidths, float)
+    from sgdcheck.stats import decided_by
+    other = compare(_interval(0.4, 0.6), 0.0, 1.0)
+    assert decided_by(REPLICATED, "", "cases", [back, other], min, [back, other]).margin == other.margin

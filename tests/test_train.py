@@ -48,17 +48,18 @@ def test_runs_are_pure_functions_of_their_seed():
     assert all(torch.equal(one.params[k], two.params[k]) for k in one.params)
 
 
-@pytest.mark.parametrize("batch_size, replacement", [(None, False), (8, False), (8, True)])
-def test_vmap_ensemble_equals_the_sequential_loop(batch_size, replacement):
+@pytest.mark.parametrize("batch_size, sampling", [(None, "reshuffling"), (8, "reshuffling"), (8, "replacement"), (8, "subsets")])
+def test_vmap_ensemble_equals_the_sequential_loop(batch_size, sampling):
     x, y = problem()
     seeds, lrs = [0, 1], [0.05, 0.2]
     ensemble = train_ensemble(build, seeds, lrs, x, y, mse_loss, max_steps=40, batch_size=batch_size,
-                              replacement=replacement, eval_every=10)
+                              sampling=sampling, eval_every=10)
     loop = [train(build(s), x, y, mse_loss, optim.GD(lr), max_steps=40, batch_size=batch_size,
-                  replacement=replacement, seed=s, eval_every=10) for s in seeds for lr in lrs]
+                  sampling=sampling, seed=s, eval_every=10) for s in seeds for lr in lrs]
     for a, b in zip(ensemble, loop):
         assert a.steps == b.steps and a.loss == pytest.approx(b.loss, rel=1e-10)
         assert all(torch.allclose(a.params[k], b.params[k], atol=1e-12) for k in a.params)
+        assert [s for s, _ in a.history] == [s for s, _ in b.history]
 
 
 def test_ensemble_with_a_loss_goal_stops_each_member_where_the_loop_does():
@@ -153,7 +154,7 @@ def test_train_equals_a_hand_written_torch_loop(batch_size, goal):
                    loss_goal=goal, eval_every=50, seed=3)
     model = build(0)
     sgd = torch.optim.SGD(model.parameters(), lr=0.1)
-    batches, steps = BatchStream(len(x), batch_size or len(x), False, 3), 0
+    batches, steps = BatchStream(len(x), batch_size or len(x), "reshuffling", 3), 0
     for steps in range(400):
         with torch.no_grad():
             if goal is not None and float(mse_loss(model(x), y).mean()) <= goal:
@@ -167,3 +168,61 @@ def test_train_equals_a_hand_written_torch_loop(batch_size, goal):
         steps = 400
     assert result.steps == steps and result.converged == (goal is not None) and (steps < 400) == result.converged
     assert all(torch.allclose(result.params[k], p, atol=1e-12) for k, p in model.named_parameters())
+
+
+def _quadratic_sum(curvatures):
+    """L(w) = mean_i h_i w^2 / 2 as a model: input sqrt(h_i), output w sqrt(h_i), target 0."""
+    x = torch.tensor(curvatures, dtype=torch.float64).sqrt()[:, None]
+    return x, torch.zeros(len(curvatures), 1, dtype=torch.float64)
+
+
+def _scalar_model(seed=0):
+    model = torch.nn.Linear(1, 1, bias=False).double()
+    with torch.no_grad():
+        model.weight.fill_(1.0)
+    return model
+
+
+def _half_square(out, y):
+    return 0.5 * ((out - y) ** 2).sum(1)
+
+
+def test_sgd_with_the_theory_sampler_has_the_theory_mean_square_rate():
+    """Wu, Ma & E, eq. 7-9 with H = {0.5, 2.6}, eta = 1, B = 1: the exact mean-square rate is 1.405 (unstable).
+    SGD drawing a fresh uniform subset each step matches E[w_t^2] of the exact operator; random reshuffling
+    multiplies w^2 by (1 - 0.5)^2 (1 - 2.6)^2 = 0.64 every epoch, on every seed: it cannot escape."""
+    from sgdcheck.stability import exact_mean_square, mean_square_rate
+    h = np.array([0.5, 2.6])
+    hessians = h[:, None, None]
+    assert mean_square_rate(hessians, 1.0, 1) == pytest.approx(1.405)
+    x, y = _quadratic_sum(h)
+    steps, seeds = 3, range(2000)
+    finals = [float(train(_scalar_model(), x, y, _half_square, optim.GD(1.0), max_steps=steps, batch_size=1,
+                          sampling="subsets", seed=s).params["weight"]) ** 2 for s in seeds]
+    exact = exact_mean_square(hessians, 1.0, 1, [1.0], steps)[-1]
+    assert exact == pytest.approx(1.405 ** 3)
+    assert np.mean(finals) == pytest.approx(exact, rel=0.15)            # about 3.5 standard errors
+    epochs = [float(train(_scalar_model(), x, y, _half_square, optim.GD(1.0), max_steps=2 * 10, batch_size=1,
+                          sampling="reshuffling", seed=s).params["weight"]) ** 2 for s in range(20)]
+    assert np.allclose(epochs, 0.64 ** 10, rtol=1e-9)
+
+
+def test_a_diverging_minibatch_member_stops_where_its_single_run_stops():
+    """One divergence rule for both loops: without a loss goal the ensemble stops a member at the first step
+    whose batch loss fails the rule, as the single run does, and both histories end at that step."""
+    x, y = problem()
+    lrs = [0.05, 30.0]
+    ensemble = train_ensemble(build, [0], lrs, x, y, mse_loss, max_steps=50, batch_size=8, eval_every=25)
+    loop = [train(build(0), x, y, mse_loss, optim.GD(lr), max_steps=50, batch_size=8, seed=0, eval_every=25)
+            for lr in lrs]
+    assert loop[1].diverged and loop[1].steps < 25
+    for a, b in zip(ensemble, loop):
+        assert (a.steps, a.diverged, a.converged) == (b.steps, b.diverged, b.converged)
+        assert [s for s, _ in a.history] == [s for s, _ in b.history]
+        assert a.history[-1][0] == a.steps
+
+
+def test_lbfgs_follows_the_divergence_rule():
+    x, y = problem(n=10)
+    result = train_lbfgs(build(0), x, y, mse_loss, max_steps=40, line_search=False, lr=1e4, inner=1, blowup=1e3)
+    assert result.diverged and result.steps < 40 and result.loss > 1e3

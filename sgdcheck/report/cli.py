@@ -18,25 +18,32 @@ def main(argv: list[str] | None = None) -> int:
                                      description="Redraw a replication report (Markdown, HTML dashboard and figures) "
                                                  "from its JSON. 'sgdcheck-report diff OLD NEW' compares two reports.")
     parser.add_argument("report_dir", nargs="?", default="reports")
-    parser.add_argument("--merge", metavar="OTHER_DIR",
-                        help="first fold the report in OTHER_DIR (e.g. one written on another machine) into it")
+    parser.add_argument("--merge", metavar="OTHER",
+                        help="first fold the report in OTHER (a report folder, e.g. one written on another machine, "
+                             "or a JSON file such as the evidence-*.json side file of a run) into it")
     args = parser.parse_args(argv)
+    if not args.report_dir:
+        parser.error("the report folder must not be empty")
     try:
-        path = merge_reports(Path(args.report_dir), Path(args.merge)) if args.merge else redraw(Path(args.report_dir))
+        written = (merge_reports(Path(args.report_dir), Path(args.merge)) if args.merge
+                   else redraw(Path(args.report_dir)))
     except ReportError as error:
         print(f"sgdcheck-report: {error}", file=sys.stderr)
         return 2
-    print(f"wrote {path} and {path.with_name('index.html')}")
-    return 0
+    print(f"wrote in {written.folder}: {', '.join(written.files) or 'nothing new'}")
+    for problem in written.problems:
+        print(f"sgdcheck-report: not written: {problem}", file=sys.stderr)
+    return 2 if written.problems else 0
 
 
 def diff_main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="sgdcheck-report diff",
                                      description="What changed between two reports (folders or latest.json files); "
-                                                 "exit status 1 on a verdict change that no known marker declares.")
+                                                 "exit status 1 on a verdict change that no known marker declares or a "
+                                                 "claim that is gone, 2 on bad input.")
     parser.add_argument("old")
     parser.add_argument("new")
-    parser.add_argument("--output", help="also write the Markdown here (e.g. $GITHUB_STEP_SUMMARY)")
+    parser.add_argument("--output", help="also append the Markdown to this file (e.g. $GITHUB_STEP_SUMMARY)")
     args = parser.parse_args(argv)
     try:
         text, status = diff.run(args.old, args.new)
@@ -45,8 +52,13 @@ def diff_main(argv: list[str]) -> int:
         return 2
     print(text)
     if args.output:
-        with open(args.output, "a") as out:
-            out.write(text + "\n")
+        try:
+            with open(args.output, "a") as out:
+                out.write(text + "\n")
+        except OSError as error:
+            print(f"sgdcheck-report diff: cannot write --output {args.output}: {error.strerror or error}",
+                  file=sys.stderr)
+            return 2
     return status
 
 

@@ -1,11 +1,13 @@
 """What changed between two replication reports: `sgdcheck-report diff OLD NEW`.
 
 OLD and NEW are report folders or JSON files. The diff lists the claims added and gone, every claim
-whose verdict or negative-control verdict changed, and every claim whose deciding estimate moved
-outside the other run's interval. A change is *unexpected* unless the new verdict is the outcome its
-known marker declares (a known refutation that came out refuted); a negative control that stops
-being refuted is always unexpected. The exit status is 1 when anything unexpected changed, so a
-nightly job can fail on it; the Markdown is fit for a CI job summary.
+whose verdict or negative-control verdict changed, every case of a claim whose verdict changed, every
+seed check (the claim on a disjoint set of seeds) that changed or stopped agreeing, and every claim whose
+deciding estimate moved outside the other run's interval. A change is *unexpected* unless the new verdict
+is the outcome its known marker declares (a known refutation that came out refuted); a negative control
+that stops being refuted, a claim that is gone, and a seed check that stops agreeing are always
+unexpected. The exit status is 1 when anything unexpected changed, so a nightly job can fail on it; the
+Markdown is fit for a CI job summary.
 """
 from __future__ import annotations
 
@@ -23,11 +25,18 @@ class ReportDiff:
     added: list[str] = field(default_factory=list)
     gone: list[str] = field(default_factory=list)
     flips: list[dict] = field(default_factory=list)           # verdict or control changed
+    cases: list[dict] = field(default_factory=list)           # a case's verdict or control changed
+    checks: list[dict] = field(default_factory=list)          # a seed check changed, appeared or went
     moved: list[dict] = field(default_factory=list)           # deciding estimate left the other interval
 
     @property
     def unexpected(self) -> list[dict]:
-        return [f for f in self.flips if not f["expected"]]
+        return [f for f in self.flips + self.cases + self.checks if not f["expected"]]
+
+    @property
+    def fails(self) -> bool:
+        """Whether a nightly should fail on this diff: an unexpected change, or a claim that is gone."""
+        return bool(self.unexpected or self.gone)
 
 
 def _report(path) -> dict:
@@ -41,15 +50,51 @@ def compare_reports(old: dict, new: dict) -> ReportDiff:
     for claim_id in sorted(set(old["claims"]) & set(new["claims"])):
         before, after = old["claims"][claim_id], new["claims"][claim_id]
         control_before, control_after = before["negative_control"]["verdict"], after["negative_control"]["verdict"]
+        known = is_known(after)
         if before["verdict"] != after["verdict"] or control_before != control_after:
-            expected = is_known(after) and control_after == REFUTED
             diff.flips.append({"id": claim_id, "verdict": (before["verdict"], after["verdict"]),
-                               "control": (control_before, control_after), "expected": expected,
+                               "control": (control_before, control_after),
+                               "expected": known and control_after == REFUTED,
                                "margin": (before.get("decision"), after.get("decision"))})
+        else:
+            diff.cases += _case_changes(claim_id, before, after, known)
+        diff.checks += _check_changes(claim_id, before, after)
         moved = _moved(before.get("decision") or {}, after.get("decision") or {})
         if moved:
             diff.moved.append({"id": claim_id, **moved})
     return diff
+
+
+def _case_changes(claim_id: str, before: dict, after: dict, known: bool) -> list[dict]:
+    """Cases (parametrised parts of one claim) whose verdict or control changed while the claim's did not."""
+    old = {c["case"]: c for c in before.get("cases") or ()}
+    changes = []
+    for case in after.get("cases") or ():
+        was = old.get(case["case"])
+        if was is None or not case.get("case"):
+            continue
+        pair = lambda c: (c.get("verdict"), (c.get("negative_control") or {}).get("verdict"))
+        if pair(was) != pair(case):
+            changes.append({"id": claim_id, "case": case["case"], "verdict": (was.get("verdict"), case.get("verdict")),
+                            "control": (pair(was)[1], pair(case)[1]),
+                            "expected": known and pair(case)[1] == REFUTED})
+    return changes
+
+
+def _check_changes(claim_id: str, before: dict, after: dict) -> list[dict]:
+    """Seed checks that changed verdict or stopped agreeing (unexpected), or that appeared (information)."""
+    old = {c["seed_offset"]: c for c in before.get("seed_checks") or ()}
+    changes = []
+    for check in after.get("seed_checks") or ():
+        was = old.get(check["seed_offset"])
+        same = was is not None and (was["verdict"], was["negative_control"], was.get("agrees")) == \
+            (check["verdict"], check["negative_control"], check.get("agrees"))
+        if not same:
+            changes.append({"id": claim_id, "seed_offset": check["seed_offset"],
+                            "before": None if was is None else (was["verdict"], was["negative_control"], was.get("agrees")),
+                            "after": (check["verdict"], check["negative_control"], check.get("agrees")),
+                            "expected": bool(check.get("agrees"))})
+    return changes
 
 
 def _moved(before: dict, after: dict) -> dict | None:
@@ -63,14 +108,23 @@ def _moved(before: dict, after: dict) -> dict | None:
     return {"what": after.get("what", ""), "before": a, "after": b}
 
 
+def _check_text(state) -> str:
+    if state is None:
+        return "—"
+    verdict, control, agrees = state
+    return f"{VERDICT_MARK[verdict]} / control {VERDICT_MARK[control]} ({'agrees' if agrees else 'disagrees'})"
+
+
 def markdown(diff: ReportDiff, old_name: str, new_name: str) -> str:
     lines = [f"## sgdcheck: {old_name} → {new_name}", ""]
-    if not (diff.added or diff.gone or diff.flips or diff.moved):
+    if not (diff.added or diff.gone or diff.flips or diff.cases or diff.checks or diff.moved):
         return "\n".join(lines + ["No verdict changed; no deciding estimate left its interval.", ""])
     unexpected = diff.unexpected
-    lines.append(f"**{len(unexpected)} unexpected verdict change(s)**, {len(diff.flips) - len(unexpected)} expected, "
+    lines.append(f"**{len(unexpected)} unexpected verdict change(s)**, "
+                 f"{len(diff.flips) + len(diff.cases) + len(diff.checks) - len(unexpected)} expected, "
                  f"{len(diff.moved)} estimate(s) moved beyond their intervals, {len(diff.added)} claim(s) added, "
-                 f"{len(diff.gone)} gone.")
+                 f"{len(diff.gone)} gone" + (" (**a claim that is gone fails the comparison**)" if diff.gone else "")
+                 + ".")
     lines.append("")
     if diff.flips:
         lines += ["| claim | verdict | negative control | margin | expected |", "|---|---|---|---|---|"]
@@ -79,6 +133,21 @@ def markdown(diff: ReportDiff, old_name: str, new_name: str) -> str:
                          f"{VERDICT_MARK[f['control'][0]]} → {VERDICT_MARK[f['control'][1]]} | "
                          f"{margin_text(f['margin'][0])} → {margin_text(f['margin'][1])} | "
                          f"{'yes (declared known outcome)' if f['expected'] else '**no**'} |")
+        lines.append("")
+    if diff.cases:
+        lines += ["| claim | case | verdict | negative control | expected |", "|---|---|---|---|---|"]
+        for c in diff.cases:
+            lines.append(f"| {c['id']} | {c['case']} | {VERDICT_MARK.get(c['verdict'][0], c['verdict'][0])} → "
+                         f"{VERDICT_MARK.get(c['verdict'][1], c['verdict'][1])} | "
+                         f"{VERDICT_MARK.get(c['control'][0], c['control'][0])} → "
+                         f"{VERDICT_MARK.get(c['control'][1], c['control'][1])} | "
+                         f"{'yes (declared known outcome)' if c['expected'] else '**no**'} |")
+        lines.append("")
+    if diff.checks:
+        lines += ["| claim | other seeds from | before | after | expected |", "|---|---|---|---|---|"]
+        for c in diff.checks:
+            lines.append(f"| {c['id']} | {c['seed_offset']} | {_check_text(c['before'])} | {_check_text(c['after'])} | "
+                         f"{'yes' if c['expected'] else '**no**: the claim does not hold on other seeds'} |")
         lines.append("")
     if diff.moved:
         lines += ["| claim | deciding quantity | before | after |", "|---|---|---|---|"]
@@ -93,6 +162,6 @@ def markdown(diff: ReportDiff, old_name: str, new_name: str) -> str:
 
 
 def run(old_path, new_path) -> tuple[str, int]:
-    """The Markdown of the diff and the exit status (1 on an unexpected verdict change)."""
+    """The Markdown of the diff and the exit status (1 on an unexpected change or a claim that is gone)."""
     diff = compare_reports(_report(old_path), _report(new_path))
-    return markdown(diff, str(old_path), str(new_path)), 1 if diff.unexpected else 0
+    return markdown(diff, str(old_path), str(new_path)), 1 if diff.fails else 0

@@ -17,7 +17,7 @@ from ..stats import INCONCLUSIVE, REFUTED, REPLICATED
 from .entries import figures, is_known, section, table_rows
 from .markdown import LEGEND, decisions, run_line, totals_line
 from .provenance import foreign_runs
-from .text import anchor, decision_text, headline, margin_text, plain, short
+from .text import anchor, decision_text, headline, margin_text, plain, sampling_text, short
 
 COLOURS = {REPLICATED: "#1a7f37", REFUTED: "#cf222e", INCONCLUSIVE: "#9a6700"}
 LABELS = {REPLICATED: "replicated", REFUTED: "refuted", INCONCLUSIVE: "inconclusive"}
@@ -70,14 +70,16 @@ SCRIPT = """
 """
 
 
-def dashboard(report: dict, history: list[dict]) -> str:
-    """The dashboard of a report and its history lines (oldest first), as one HTML document."""
+def dashboard(report: dict, history: list[dict], skipped: int = 0) -> str:
+    """The dashboard of a report and its history lines (oldest first), as one HTML document; `skipped` lines of
+    the history could not be read."""
     claims = list(report["claims"].values())
     trends = _trends(history)
     body = [
         "<header>", "<h1>sgdcheck replication report</h1>",
         f"<p class=run>{_md_inline(run_line(report['runs'][report['latest_run']]))}</p>",
-        f"<p class=run>{escape(totals_line(report))}. {len(history)} run(s) in the history.</p>",
+        f"<p class=run>{escape(totals_line(report))}. {len(history)} run(s) in the history"
+        f"{f' ({skipped} unreadable line(s) skipped)' if skipped else ''}.</p>",
         f"<p class=legend>{_md_inline(_legend())}</p>", *_foreign_notes(report), "</header>", "<main>",
         _filters(claims), _table(claims, trends),
         *[_section(c, report["runs"][c["run_id"]], trends.get(c["id"], [])) for c in claims],
@@ -177,7 +179,8 @@ def _section(c: dict, run: dict, trend: list[dict]) -> str:
                  f"({escape(control['reason'])})<br><b>Run:</b> <code>{escape(run['run_id'])}</code> "
                  f"{escape(run['date'])}, commit <code>{escape(str(run['git_commit']))}</code>, scale "
                  f"{escape(c['scale'])}, seeds {escape(str(c['seeds']))}, device {escape(c['device'])}, "
-                 f"{c['duration_s']:.1f} s</p>")
+                 f"{c['duration_s']:.1f} s" + (f"<br><b>Minibatches:</b> {escape(sampling_text(c))}" if c.get("sampling") else "")
+                 + "</p>")
     for k in c.get("seed_checks", ()):
         parts.append(f"<p class=decided><b>On seeds {escape(str(k['seeds']))}:</b> claim {_verdict(k['verdict'])}, "
                      f"control {_verdict(k['negative_control'])}, margin {escape(margin_text(k))} "

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from .entries import figures, is_known, table_rows
 from .provenance import foreign_runs
-from .text import (VERDICT_MARK, anchor, decision_text, headline, margin_text, plain, seed_checks_text,
-                   short)
+from .text import (VERDICT_MARK, anchor, decision_text, headline, margin_text, plain, sampling_text,
+                   seed_checks_text, short)
 
 LEGEND = ("Verdicts are computed from the measurements by `sgdcheck.stats`; each claim's negative control "
           "(the same experiment with a deliberately wrong prediction) must come out refuted. *Margin*: how far "
@@ -62,6 +62,7 @@ def _section(c: dict, run: dict) -> list[str]:
         f"{VERDICT_MARK[c['negative_control']['verdict']]} ({c['negative_control']['reason']})  ",
         f"**Run:** `{run['run_id']}` {run['date']}, scale {c['scale']}, seeds {c['seeds']}, "
         f"device {c['device']}, {c['duration_s']:.1f} s  ",
+        *([f"**Minibatches:** {sampling_text(c)}  "] if c.get("sampling") else []),
         *[f"**On seeds {k['seeds']}:** claim {VERDICT_MARK[k['verdict']]}, control "
           f"{VERDICT_MARK[k['negative_control']]}, margin {margin_text(k)} "
           f"({'the same verdicts' if k['agrees'] else 'DIFFERENT verdicts'}; run `{k['run_id']}`, "

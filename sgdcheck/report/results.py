@@ -1,29 +1,39 @@
 """The results of runs: evidence aggregated into claim entries, merged into a report folder, loaded and
 stored. This is the API the pytest plugin and the command line use.
 
-Storing is all-or-nothing: every file is first written into a staging folder next to the report and only
-then moved into place (os.replace is atomic), so an interrupted or failing run leaves the previous report
-intact; a file lock serialises sessions that write one folder at once. A report can be redrawn from its
-JSON (`sgdcheck-report reports/`).
+A write is all-or-nothing at one commit point, the atomic replace of latest.json: every file is first
+written into a staging folder next to the report (nothing in the folder changes if that fails, and this
+run's evidence is kept in a side file, evidence-<run>.json, named in the error); then latest.json is
+moved into place; then the history lines are appended and the derived files (latest.md, index.html, the
+figures) moved into place. latest.json carries the history lines of the write that made it
+(`history_lines`), so a write cut short after the commit loses nothing: the next write appends the lines
+the history lacks, redraws latest.md and index.html, and renders every figure whose spec differs from the
+one it was last drawn from (figures/.manifest.json). A file lock serialises sessions that write one
+folder at once; a report can be redrawn from its JSON (`sgdcheck-report reports/`).
 
 Schema 2 (this one) stores each verdict as data (`decision`: estimate, interval, predicted range, margin,
-parts) for the claim, every case and the negative control, headline values as numbers, the seed offset of
-the run, the commits the runs were computed at, and `seed_checks`: the verdicts of the same claims on
-disjoint seeds. Schema 1 reports are still read.
+parts) for the claim, every case and the negative control, headline values as numbers (non-finite ones
+as the strings "inf", "-inf", "nan", read back as numbers), the seed offset of the run, the commits the
+runs were computed at, the samplings of their minibatches, and `seed_checks`: the verdicts of the same
+claims on disjoint seeds. Schema 1 reports are still read. A report of the wrong shape is an error
+naming what is wrong, with the same side file as for invalid JSON.
 """
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import json
 import os
-import shutil
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ReportError
 from ..figures import render
-from ..stats import REFUTED, Verdict, combine, decided_by
+from ..jsonable import jsonable
+from ..stats import REFUTED, VERDICTS, Verdict, combine, decided_by, number
+from . import files
 from .entries import figure_name, is_known, merged_measurements
 from .html import dashboard
 from .markdown import markdown
@@ -31,13 +41,18 @@ from .provenance import run_header
 from .text import headline
 
 __all__ = ["SCHEMA", "run_header", "claim_entries", "summary_rows", "merge", "load", "read_history", "write",
-           "redraw", "merge_reports", "locked", "unwritable", "is_known", "history_record"]
+           "redraw", "merge_reports", "locked", "unwritable", "is_known", "history_record", "Written",
+           "keep_evidence"]
 
 SCHEMA = 2
 READABLE_SCHEMAS = (1, 2)
 CASE_FIELDS = ("case", "verdict", "reason", "decision", "measured", "details", "findings", "negative_control",
-               "seeds", "duration_s", "test", "figures", "runs_computed_at")
+               "seeds", "duration_s", "test", "figures", "runs_computed_at", "sampling")
+ENTRY_FIELDS = ("id", "source", "statement", "verdict", "reason", "paper", "measured", "scale", "seeds", "device",
+                "negative_control", "findings", "duration_s", "run_id", "cases")
+RUN_FIELDS = ("run_id", "date", "git_commit", "scale", "device")
 LOCK_TIMEOUT_S = 600
+MANIFEST = "figures/.manifest.json"
 
 
 # --- aggregation: a run's evidence -> claim entries -------------------------------------------------------
@@ -77,6 +92,7 @@ def claim_entries(payloads: list[dict], run_id: str) -> dict[str, dict]:
             },
             "seed_offset": first.get("seed_offset", 0),
             "runs_computed_at": sorted({x for c in cases for x in c.get("runs_computed_at") or ()}),
+            "sampling": sorted({x for c in cases for x in c.get("sampling") or ()}),
             "known_refutation": _known(cases, "known_refutation"),
             "known_inconclusive": _known(cases, "known_inconclusive"),
             "findings": [f for c in cases for f in c["findings"]],
@@ -108,11 +124,12 @@ def _case_verdict(case: dict, outcome: dict) -> Verdict:
 
 def _over_cases(verdicts: list[Verdict], control: bool = False) -> Verdict:
     """A claim's verdict from its cases (each its own test): one case as it is; several combined, every case
-    must replicate (a control: every case refuted). The case verdicts carry no retest, so no correction."""
+    must replicate (a control: every case refuted). The case verdicts carry no retest, so no correction: the
+    family-wise rate of a false refutation over k cases is measured in docs/error-rates.md."""
     if len(verdicts) == 1:
         return verdicts[0]
     if not control:
-        return combine(verdicts)
+        return combine(verdicts, correct=False)
     failed = [v for v in verdicts if v.verdict != REFUTED]
     deciding = failed or verdicts
     return decided_by(failed[0].verdict if failed else REFUTED, "; ".join(v.reason for v in deciding), "cases",
@@ -134,31 +151,48 @@ def seed_check(entry: dict, header: dict) -> dict:
             "margin_halfwidths": decision.get("margin_halfwidths"), "reason": entry["reason"]}
 
 
-def merge(previous: dict | None, header: dict, entries: dict[str, dict]) -> dict:
-    """Claims run now replace their old entries; the others keep theirs, with their own run header.
+def _merge_claim(main: dict | None, entry: dict, header: dict, runs: dict, checks=()) -> dict:
+    """A claim's entry after `entry` (made by the run `header`) and further seed checks arrive.
 
-    A run on other seeds (seed offset > 0) does not replace an entry made on the scale's own seeds: its
-    verdicts are kept as that entry's `seed_checks` (one per offset, the latest), and `agrees` says whether
-    the claim and its control came out the same."""
-    claims = dict(previous["claims"]) if previous else {}
-    runs = dict(previous["runs"]) if previous else {}
-    for claim_id, entry in entries.items():
-        main = claims.get(claim_id)
-        offset = entry.get("seed_offset", 0)
-        if offset and main is not None and not main.get("seed_offset", 0):
-            check = seed_check(entry, header)
-            check["agrees"] = (check["verdict"] == main["verdict"]
-                               and check["negative_control"] == main["negative_control"]["verdict"])
-            kept = [c for c in main.get("seed_checks", []) if c["seed_offset"] != offset]
-            claims[claim_id] = {**main, "seed_checks": [*kept, check]}
-        else:
-            claims[claim_id] = {**entry, "seed_checks": (main or {}).get("seed_checks", []) if not offset else []}
-    runs[header["run_id"]] = header
+    An entry on the scale's own seeds (offset 0) replaces the claim's entry; one on other seeds becomes a seed
+    check of it (the latest per offset); an entry on other seeds that arrives first stands in for the claim
+    until one on its own seeds arrives, and then becomes its seed check. Whether a check agrees is computed
+    against the entry it is kept beside, whenever either changes."""
+    by_offset = {c["seed_offset"]: c for c in (main or {}).get("seed_checks", ())}
+    offset = entry.get("seed_offset", 0)
+    if main is None or offset == main.get("seed_offset", 0):
+        kept = entry
+    elif offset and not main.get("seed_offset", 0):
+        by_offset[offset], kept = seed_check(entry, header), main
+    elif not offset:                                    # the own-seed entry arrives after a stand-in
+        main_offset = main["seed_offset"]
+        by_offset.setdefault(main_offset, seed_check(main, runs[main["run_id"]]))
+        kept = entry
+    else:                                               # two stand-ins on other seeds: the first stays
+        by_offset[offset], kept = seed_check(entry, header), main
+    by_offset.update({c["seed_offset"]: c for c in checks})
+    by_offset.pop(kept.get("seed_offset", 0), None)
+    agreeing = [{**c, "agrees": c["verdict"] == kept["verdict"]
+                 and c["negative_control"] == kept["negative_control"]["verdict"]}
+                for _, c in sorted(by_offset.items())]
+    return {**{k: v for k, v in kept.items() if k != "seed_checks"}, "seed_checks": agreeing}
+
+
+def _assembled(claims: dict, runs: dict, latest_run: str) -> dict:
     used = {c["run_id"] for c in claims.values()} | {k["run_id"] for c in claims.values()
                                                       for k in c.get("seed_checks", ())}
-    return {"schema": SCHEMA, "latest_run": header["run_id"],
-            "runs": {k: v for k, v in runs.items() if k in used},
+    return {"schema": SCHEMA, "latest_run": latest_run, "runs": {k: v for k, v in runs.items() if k in used},
             "claims": dict(sorted(claims.items()))}
+
+
+def merge(previous: dict | None, header: dict, entries: dict[str, dict]) -> dict:
+    """This run's entries merged into a report (see _merge_claim); claims not run now keep their entries, each
+    with its own run header."""
+    claims = dict(previous["claims"]) if previous else {}
+    runs = {**(previous["runs"] if previous else {}), header["run_id"]: header}
+    for claim_id, entry in entries.items():
+        claims[claim_id] = _merge_claim(claims.get(claim_id), entry, header, runs)
+    return _assembled(claims, runs, header["run_id"])
 
 
 def history_record(entry: dict) -> dict:
@@ -172,36 +206,155 @@ def history_record(entry: dict) -> dict:
             "measured": entry["measured"]}
 
 
+def history_line(header: dict, entries: dict[str, dict]) -> dict:
+    return {"run": header, "verdicts": {cid: history_record(c) for cid, c in entries.items()}}
+
+
 # --- loading ---------------------------------------------------------------------------------------------------
+
+def _decision_numbers(decision):
+    """A stored decision with its numbers as numbers (non-finite ones are stored as text)."""
+    if not isinstance(decision, dict):
+        return decision
+    out = dict(decision)
+    for key in ("estimate", "margin", "margin_halfwidths", "level"):
+        if key in out:
+            out[key] = number(out[key])
+    for key in ("interval", "predicted"):
+        if isinstance(out.get(key), dict):
+            out[key] = {k: number(v) if k != "method" else v for k, v in out[key].items()}
+    if isinstance(out.get("parts"), list):
+        out["parts"] = [_decision_numbers(p) for p in out["parts"]]
+    return out
+
+
+def _entry_numbers(entry: dict) -> dict:
+    entry = {**entry, "decision": _decision_numbers(entry.get("decision"))}
+    entry["negative_control"] = {**entry["negative_control"],
+                                 "decision": _decision_numbers(entry["negative_control"].get("decision"))}
+    entry["cases"] = [{**c, "decision": _decision_numbers(c.get("decision")),
+                       "negative_control": {**(c.get("negative_control") or {}),
+                                            "decision": _decision_numbers((c.get("negative_control") or {})
+                                                                          .get("decision"))}}
+                      for c in entry["cases"]]
+    entry["seed_checks"] = [{**k, "margin": number(k.get("margin")), "margin_halfwidths": number(k.get("margin_halfwidths"))}
+                            for k in entry.get("seed_checks", ())]
+    return entry
+
+
+def shape_problem(data) -> str | None:
+    """What is wrong with the shape of a report's data, or None (the fields the renderers and merges read)."""
+    if not isinstance(data, dict):
+        return f"the file holds a {type(data).__name__}, not a report object"
+    if data.get("schema") not in READABLE_SCHEMAS:
+        return f"schema {data.get('schema')!r} is not one of {', '.join(map(str, READABLE_SCHEMAS))}"
+    for key in ("claims", "runs"):
+        if not isinstance(data.get(key), dict):
+            return f"'{key}' is {'missing' if key not in data else 'a ' + type(data[key]).__name__}, not a mapping"
+    if data.get("latest_run") not in data["runs"]:
+        return f"latest_run {data.get('latest_run')!r} names no run in 'runs'"
+    for run_id, run in data["runs"].items():
+        missing = [f for f in RUN_FIELDS if not isinstance(run, dict) or f not in run]
+        if missing:
+            return f"run {run_id!r} lacks {', '.join(missing)}"
+    for claim_id, entry in data["claims"].items():
+        if not isinstance(entry, dict):
+            return f"claim {claim_id!r} is a {type(entry).__name__}, not an entry"
+        missing = [f for f in ENTRY_FIELDS if f not in entry]
+        if missing:
+            return f"claim {claim_id!r} lacks {', '.join(missing)}"
+        if entry["id"] != claim_id:
+            return f"claim {claim_id!r} is filed under another id ({entry['id']!r})"
+        control = entry["negative_control"]
+        if not isinstance(control, dict) or control.get("verdict") not in VERDICTS:
+            return f"claim {claim_id!r} has no negative-control verdict"
+        if entry["verdict"] not in VERDICTS:
+            return f"claim {claim_id!r} has the verdict {entry['verdict']!r}"
+        if entry["run_id"] not in data["runs"]:
+            return f"claim {claim_id!r} names run {entry['run_id']!r}, which 'runs' lacks"
+        if not isinstance(entry["cases"], list) or not all(isinstance(c, dict) and "case" in c for c in entry["cases"]):
+            return f"claim {claim_id!r} has cases that are not entries"
+        for check in entry.get("seed_checks") or ():
+            if not isinstance(check, dict) or check.get("run_id") not in data["runs"] or "seed_offset" not in check:
+                return f"claim {claim_id!r} has a seed check that names no run in 'runs'"
+    return None
+
+
+def parse(text: str, where) -> dict:
+    """A report from its JSON text, its shape checked and its numbers decoded; a ReportError names the problem."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ReportError(f"{where} is not a valid report (corrupt JSON: {error}); "
+                          f"delete it or restore it from git, then run again") from None
+    problem = shape_problem(data)
+    if problem:
+        raise ReportError(f"{where} is not a valid sgdcheck report ({problem}); "
+                          f"delete it or restore it from git, then run again")
+    try:
+        data["claims"] = {cid: _entry_numbers(e) for cid, e in data["claims"].items()}
+    except Exception as error:                       # a number field that holds something else
+        raise ReportError(f"{where} is not a valid sgdcheck report ({error})") from None
+    return data
+
 
 def load(path: Path) -> dict:
     """Read a report JSON, with a clear error when it is not one."""
     try:
-        data = json.loads(Path(path).read_text())
+        text = Path(path).read_bytes().decode("utf-8")
     except FileNotFoundError:
         raise ReportError(f"no report at {path}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ReportError(f"{path} is not a valid report (corrupt JSON: {error}); "
+    except IsADirectoryError:
+        raise ReportError(f"{path} is a folder, not a report file") from None
+    except UnicodeDecodeError as error:
+        raise ReportError(f"{path} is not a valid report (not UTF-8: {error}); "
                           f"delete it or restore it from git, then run again") from None
-    if not isinstance(data, dict) or data.get("schema") not in READABLE_SCHEMAS or "claims" not in data:
-        raise ReportError(f"{path} is not an sgdcheck report of schema {' or '.join(map(str, READABLE_SCHEMAS))}")
-    return data
+    return parse(text, path)
+
+
+def _line_problem(line) -> str | None:
+    if not isinstance(line, dict) or not isinstance(line.get("run"), dict) or not isinstance(line.get("verdicts"), dict):
+        return "not a history line"
+    if not isinstance(line["run"].get("run_id"), str):
+        return "no run id"
+    for record in line["verdicts"].values():
+        if not isinstance(record, dict) or record.get("verdict") not in VERDICTS:
+            return "a verdict that is not one"
+    return None
+
+
+def read_history_counted(report_dir: Path) -> tuple[list[dict], int]:
+    """The valid lines of a folder's history.jsonl, oldest first, and how many lines were skipped (a write cut
+    short, a byte that is not UTF-8, JSON of another shape): the history is never a reason to fail."""
+    path = Path(report_dir) / "history.jsonl"
+    if not path.is_file():
+        return [], 0
+    lines, skipped = [], 0
+    for raw in path.read_bytes().splitlines():
+        if not raw.strip():
+            continue
+        try:
+            line = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            skipped += 1
+            continue
+        if _line_problem(line):
+            skipped += 1
+            continue
+        for record in line["verdicts"].values():
+            for key in ("estimate", "margin", "margin_halfwidths"):
+                if isinstance(record.get(key), str):
+                    try:
+                        record[key] = number(record[key])
+                    except Exception:
+                        record[key] = None
+        lines.append(line)
+    return lines, skipped
 
 
 def read_history(report_dir: Path) -> list[dict]:
-    """The lines of a folder's history.jsonl, oldest first; a line that is not JSON (a write cut short) is skipped."""
-    path = Path(report_dir) / "history.jsonl"
-    if not path.is_file():
-        return []
-    lines = []
-    for text in path.read_text().splitlines():
-        try:
-            line = json.loads(text)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(line, dict) and "run" in line and "verdicts" in line:
-            lines.append(line)
-    return lines
+    """The valid lines of a folder's history.jsonl, oldest first (see read_history_counted)."""
+    return read_history_counted(report_dir)[0]
 
 
 def unwritable(folder: Path) -> str | None:
@@ -218,6 +371,27 @@ def unwritable(folder: Path) -> str | None:
 
 
 # --- storing ---------------------------------------------------------------------------------------------------
+
+@dataclass
+class Written:
+    """What a report write put in place (`files`) and what it could not after its commit point (`problems`:
+    repaired by the next write, or now by `sgdcheck-report <folder>`)."""
+
+    folder: Path
+    files: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def path(self) -> Path:
+        return self.folder / "latest.md"
+
+    def __str__(self) -> str:
+        return str(self.path)
+
+
+class NotCommitted(ReportError):
+    """A report write failed before its commit point: nothing in the folder changed."""
+
 
 @contextlib.contextmanager
 def locked(report_dir: Path):
@@ -239,95 +413,187 @@ def locked(report_dir: Path):
         lock.release()
 
 
-def publish(report_dir: Path, report: dict, *, figures_of: set[str] | None = None, history: list[dict] = (),
-            with_json: bool = True) -> Path:
-    """Write a report's files atomically: the figures (of the claims in `figures_of`, all when None),
-    latest.md, index.html and (with_json) latest.json are staged, then moved into place; then the `history`
-    lines are appended to history.jsonl. Returns latest.md's path."""
-    report_dir = Path(report_dir)
-    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=report_dir))
+def dumps(report: dict) -> str:
+    """A report as strict JSON (non-finite numbers as text)."""
+    return json.dumps(jsonable(report), indent=1, sort_keys=False) + "\n"
+
+
+def _figure_specs(report: dict) -> dict[str, dict]:
+    return {figure_name(c["id"], case["case"], name): spec for c in report["claims"].values()
+            for case in c["cases"] for name, spec in (case.get("figures") or {}).items()}
+
+
+def _digest(spec) -> str:
+    return hashlib.sha256(json.dumps(jsonable(spec), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _read_manifest(report_dir: Path) -> dict:
     try:
-        figures = _render_figures(report, staging, only=figures_of)
-        lines = read_history(report_dir) + list(history)
-        (staging / "latest.md").write_text(markdown(report))
-        (staging / "index.html").write_text(dashboard(report, lines))
-        names = ["latest.md", "index.html"]
-        if with_json:
-            (staging / "latest.json").write_text(json.dumps(report, indent=1, sort_keys=False) + "\n")
-            names.append("latest.json")
-        (report_dir / "figures").mkdir(exist_ok=True)
-        for relative in [*figures, *names]:
-            os.replace(staging / relative, report_dir / relative)
-        if history:
-            with open(report_dir / "history.jsonl", "a") as target:
-                target.write("".join(json.dumps(line) + "\n" for line in history))
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return report_dir / "latest.md"
+        manifest = json.loads((report_dir / MANIFEST).read_text())
+        return manifest if isinstance(manifest, dict) else {}
+    except (OSError, ValueError):
+        return {}
 
 
-def write(report_dir: Path, header: dict, payloads: list[dict]) -> Path:
-    """Merge this run's evidence into the report folder, atomically. Returns latest.md's path."""
-    entries = claim_entries(payloads, header["run_id"])
-    with locked(report_dir) as folder:
-        latest = folder / "latest.json"
-        try:
-            previous = load(latest) if latest.exists() else None
-        except ReportError as error:
-            kept = _keep_evidence(folder, header, entries)
-            raise ReportError(f"{error}. This run's evidence is kept in {kept}: fold it in with "
-                              f"'sgdcheck-report {folder} --merge' once latest.json is repaired") from None
-        report = merge(previous, header, entries)
-        replaced = {cid for cid, c in report["claims"].items() if c["run_id"] == header["run_id"]}
-        line = {"run": header, "verdicts": {cid: history_record(c) for cid, c in entries.items()}}
-        return publish(folder, report, figures_of=replaced, history=[line])    # seed checks draw nothing
-
-
-def redraw(report_dir: Path) -> Path:
-    """Regenerate latest.md, index.html and every figure from latest.json, atomically."""
+def publish(report_dir: Path, report: dict, *, history: list[dict] = (), with_json: bool = True,
+            all_figures: bool = False) -> Written:
+    """Write a report's files (see the module's docstring for the order and the commit point). `history` holds
+    the lines this write appends (lines the history already has, by run id, are not appended twice); with
+    with_json, latest.json is written and carries them. Figures are rendered where their spec changed (or all,
+    with all_figures). Returns what was written; raises NotCommitted, changing nothing, when a step before the
+    commit fails."""
     report_dir = Path(report_dir)
-    return publish(report_dir, load(report_dir / "latest.json"), with_json=False)
+    for stale in report_dir.glob(".staging-*"):            # left by a write that was killed (we hold the lock)
+        files.remove_tree(stale)
+    written = Written(report_dir)
+    lines, skipped = read_history_counted(report_dir)
+    known = {line["run"]["run_id"] for line in lines}
+    pending = [line for line in dict((line["run"]["run_id"], line) for line in history).values()
+               if line["run"]["run_id"] not in known]
+    specs = _figure_specs(report)
+    manifest = _read_manifest(report_dir)
+    digests = {path: _digest(spec) for path, spec in specs.items()}
+    stale_figures = [p for p in specs if all_figures or manifest.get(p) != digests[p] or not (report_dir / p).exists()]
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=report_dir))
+    except OSError as error:
+        raise NotCommitted(f"cannot stage files in {report_dir}: {error.strerror or error}") from None
+    try:
+        try:
+            (staging / "figures").mkdir()
+            for path in stale_figures:
+                render(specs[path], staging / path)
+            files.write_text(staging / "latest.md", markdown(report))
+            files.write_text(staging / "index.html", dashboard(report, lines + pending, skipped=skipped))
+            if with_json:
+                files.write_text(staging / "latest.json", dumps({**report, "history_lines": pending}))
+            if with_json:
+                files.replace(staging / "latest.json", report_dir / "latest.json")          # the commit point
+                written.files.append("latest.json")
+        except OSError as error:
+            raise NotCommitted(f"{error.strerror or error}" + (f" ({error.filename})" if error.filename else "")) \
+                from None
+        except Exception as error:                          # a figure that cannot be drawn, a value that cannot be written
+            raise NotCommitted(f"{type(error).__name__}: {error}") from error
+        _after_commit(report_dir, staging, pending, stale_figures, digests, manifest, written)
+    finally:
+        with contextlib.suppress(OSError):          # a staging folder left behind is removed by the next write
+            files.remove_tree(staging)
+    return written
 
 
-def merge_reports(report_dir: Path, other_dir: Path) -> Path:
-    """Fold another report folder (one written on a GPU machine or a cluster node) into this one: its
-    claims replace ours claim by claim, each keeping its own run header; then redraw, atomically."""
-    other_path = Path(other_dir)
-    other = load(other_path if other_path.is_file() else other_path / "latest.json")
+def _after_commit(report_dir, staging, pending, figures, digests, manifest, written: Written) -> None:
+    """The steps after the commit: each may fail on its own (a full disk, an immutable file); what failed is
+    said, and the next write repairs it."""
+    try:
+        files.append_lines(report_dir / "history.jsonl", [json.dumps(jsonable(line)) for line in pending])
+        if pending:
+            written.files.append(f"history.jsonl (+{len(pending)} line(s))")
+    except OSError as error:
+        written.problems.append(f"history.jsonl: {error.strerror or error}; its {len(pending)} new line(s) are kept "
+                                f"in latest.json and appended by the next write")
+    try:
+        (report_dir / "figures").mkdir(exist_ok=True)
+        for path in figures:
+            files.replace(staging / path, report_dir / path)
+            manifest[path] = digests[path]
+        if figures:
+            files.write_text(staging / "manifest.json", json.dumps(manifest, indent=0, sort_keys=True))
+            files.replace(staging / "manifest.json", report_dir / MANIFEST)
+            written.files.append(f"{len(figures)} figure(s)")
+    except OSError as error:
+        written.problems.append(f"figures: {error.strerror or error}; they are drawn again by the next write")
+    for name in ("latest.md", "index.html"):
+        try:
+            files.replace(staging / name, report_dir / name)
+            written.files.append(name)
+        except OSError as error:
+            written.problems.append(f"{name}: {error.strerror or error}; it is drawn again by the next write "
+                                    f"(or now: sgdcheck-report {report_dir})")
+
+
+def _load_for_write(folder: Path, header: dict, entries: dict, line: dict) -> dict | None:
+    latest = folder / "latest.json"
+    try:
+        return load(latest) if latest.exists() else None
+    except ReportError as error:
+        kept = keep_evidence(folder, header, entries, [line])
+        raise ReportError(f"no report written: {error}. This run's evidence is kept in {kept}: fold it in with "
+                          f"'sgdcheck-report {folder} --merge {kept}' once latest.json is repaired") from None
+
+
+def write(report_dir: Path, header: dict, payloads: list[dict]) -> Written:
+    """Merge this run's evidence into the report folder, all-or-nothing (see the module's docstring). Raises a
+    ReportError that says where this run's evidence was kept when the report could not take it."""
+    entries = claim_entries(payloads, header["run_id"])
+    line = history_line(header, entries)
+    with locked(report_dir) as folder:
+        previous = _load_for_write(folder, header, entries, line)
+        report = merge(previous, header, entries)
+        carried = list((previous or {}).get("history_lines") or ())     # lines a cut-short write did not append
+        try:
+            return publish(folder, report, history=[*carried, line])
+        except NotCommitted as error:
+            kept = keep_evidence(folder, header, entries, [line])
+            raise ReportError(f"no report written to {folder} ({error}); nothing there changed. This run's evidence "
+                              f"is kept in {kept}: fold it in with 'sgdcheck-report {folder} --merge {kept}'") from None
+
+
+def redraw(report_dir: Path) -> Written:
+    """Regenerate latest.md, index.html and every figure from latest.json (under the folder's lock), and append
+    the history lines latest.json carries that the history lacks."""
+    report_dir = Path(report_dir)
+    if not (report_dir / "latest.json").exists():
+        raise ReportError(f"no report at {report_dir / 'latest.json'}")
+    with locked(report_dir) as folder:
+        report = load(folder / "latest.json")
+        written = publish(folder, report, history=list(report.get("history_lines") or ()), with_json=False,
+                          all_figures=True)
+    return written
+
+
+def merge_reports(report_dir: Path, other: Path) -> Written:
+    """Fold another report (a folder or a JSON file: one written on a GPU machine or a cluster node, or the side
+    file of a run whose report could not be written) into this one: its claims replace ours claim by claim, as
+    a run of their own would (each keeping its run header), their seed checks join ours, and the history lines
+    our history lacks (by run id) are appended; merging a report twice, or into itself, changes nothing more."""
+    other_path = Path(other)
+    theirs = load(other_path if other_path.is_file() else other_path / "latest.json")
+    their_lines = [*(read_history(other_path) if other_path.is_dir() else []), *(theirs.get("history_lines") or ())]
     with locked(report_dir) as folder:
         latest = folder / "latest.json"
-        report = load(latest) if latest.exists() else None
-        for run_id, header in other["runs"].items():
-            entries = {cid: c for cid, c in other["claims"].items() if c["run_id"] == run_id}
-            if entries:
-                report = merge(report, header, entries)
-        if report is None:
-            raise ReportError(f"{other_dir} holds no claims to merge")
-        return publish(folder, report, history=read_history(other_path) if other_path.is_dir() else [])
+        ours = load(latest) if latest.exists() else None
+        if ours is None and not theirs["claims"]:
+            raise ReportError(f"{other} holds no claims to merge")
+        claims = dict(ours["claims"]) if ours else {}
+        runs = {**(ours["runs"] if ours else {}), **theirs["runs"]}
+        for claim_id, entry in theirs["claims"].items():
+            claims[claim_id] = _merge_claim(claims.get(claim_id), entry, runs[entry["run_id"]], runs,
+                                            checks=entry.get("seed_checks", ()))
+        latest_run = theirs["latest_run"] if not ours or theirs["runs"][theirs["latest_run"]]["date"] >= \
+            ours["runs"][ours["latest_run"]]["date"] else ours["latest_run"]
+        report = _assembled(claims, runs, latest_run)
+        carried = list((ours or {}).get("history_lines") or ())
+        try:
+            return publish(folder, report, history=[*carried, *their_lines])
+        except NotCommitted as error:
+            raise ReportError(f"nothing merged into {folder} ({error}); nothing there changed") from None
 
 
-def _keep_evidence(report_dir: Path, header: dict, entries: dict) -> Path:
-    """This run's evidence in a side file (when the report cannot take it), so that nothing measured is lost."""
+def keep_evidence(report_dir: Path, header: dict, entries: dict, history: list[dict]) -> Path:
+    """This run's evidence in a side file (when the report cannot take it), so that nothing measured is lost: a
+    report of its own, with the history lines, that `sgdcheck-report DIR --merge FILE` folds in."""
     name = f"evidence-{header['run_id']}.json"
-    data = json.dumps({"schema": SCHEMA, "latest_run": header["run_id"], "runs": {header["run_id"]: header},
-                       "claims": entries}, indent=1) + "\n"
+    data = dumps({"schema": SCHEMA, "latest_run": header["run_id"], "runs": {header["run_id"]: header},
+                  "claims": {cid: {**e, "seed_checks": []} for cid, e in entries.items()}, "history_lines": history})
+    failures = []
     for folder in (Path(report_dir), Path(tempfile.gettempdir())):
         try:
-            (folder / name).write_text(data)
+            folder.mkdir(parents=True, exist_ok=True)
+            files.write_text(folder / name, data)
             return folder / name
-        except OSError:
-            continue
-    raise ReportError("this run's evidence could not be kept anywhere")
-
-
-def _render_figures(report: dict, folder: Path, only: set[str] | None = None) -> list[str]:
-    written = []
-    for claim in report["claims"].values():
-        if only is not None and claim["id"] not in only:
-            continue
-        for case in claim["cases"]:
-            for name, spec in (case.get("figures") or {}).items():
-                relative = figure_name(claim["id"], case["case"], name)
-                render(spec, folder / relative)
-                written.append(relative)
-    return written
+        except OSError as error:
+            failures.append(f"{folder}: {error.strerror or error}")
+            with contextlib.suppress(OSError):
+                (folder / name).unlink()
+    raise ReportError("this run's evidence could not be kept anywhere (" + "; ".join(failures) + ")")

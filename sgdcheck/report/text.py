@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import json
+import math
 
 from ..quantity import display
+from ..sampling import SAMPLINGS
 from ..stats import INCONCLUSIVE, REFUTED, REPLICATED
 from .entries import measurements, paired
 
@@ -37,8 +39,10 @@ def margin_text(decision: dict | None) -> str:
     if not decision or decision.get("margin_halfwidths") is None:
         return "—"
     value = decision["margin_halfwidths"]
-    if isinstance(value, str):                       # "inf": an interval of zero width
-        return "exact" if not value.startswith("-") else "−exact"
+    if isinstance(value, str):                       # "inf" as stored: an interval of zero width
+        value = float(value)
+    if math.isinf(value):
+        return "exact" if value > 0 else "−exact"
     return f"{value:+.2g} hw"
 
 
@@ -56,6 +60,11 @@ def decision_text(decision: dict) -> str:
             f"[{number(interval.get('low'))}, {number(interval.get('high'))}] ({interval.get('method', '')}) "
             f"against {bounds}; margin {number(decision['margin'])} ({margin_text(decision)})"
             f"{', ' + decision['correction'] if decision.get('correction') else ''}")
+
+
+def sampling_text(entry: dict) -> str:
+    """How the minibatches of the runs an entry read were drawn: '<name> (<what it is>)' per sampling."""
+    return "; ".join(f"{name}: {SAMPLINGS.get(name, name)}" for name in entry.get("sampling") or ())
 
 
 def seed_checks_text(entry: dict) -> str:
