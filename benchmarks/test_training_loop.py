@@ -67,9 +67,9 @@ def hand_written(x, y, batch, goal):
     return model
 
 
-def engine(x, y, batch, goal):
+def engine(x, y, batch, goal, sampling="reshuffling"):
     return train(_model(device=x.device), x, y, mse_loss, GD(LR), max_steps=STEPS, batch_size=batch,
-                 loss_goal=goal, eval_every=100)
+                 loss_goal=goal, eval_every=100, sampling=sampling)
 
 
 def _best_of_interleaved(calls: dict, rounds=ROUNDS) -> dict:
@@ -97,6 +97,23 @@ def test_engine_step_against_a_hand_written_loop(benchmark, fashion, method, wit
     print(f"\n{method} {'with' if with_goal else 'without'} a loss goal: engine {1e3 * best['engine'] / STEPS:.3f} "
           f"ms/step, hand-written {1e3 * best['hand'] / STEPS:.3f} ms/step, ratio {ratio:.2f}")
     assert ratio <= TARGET[(method, with_goal)]
+
+
+def test_the_theory_sampler_costs_little_beside_reshuffling(benchmark, fashion):
+    """A fresh uniform B-subset every step (a permutation of n per step) against random reshuffling (one
+    permutation per epoch): SGD B = 50 without a goal, where the sampler's share of a step is largest."""
+    x, y = fashion
+    runs = {name: (lambda name=name: engine(x, y, 50, None, sampling=name)) for name in ("subsets", "reshuffling")}
+    for run in runs.values():
+        run()                                                                # warm-up
+    best = _best_of_interleaved(runs)
+    ratio = best["subsets"] / best["reshuffling"]
+    benchmark.extra_info.update(subsets_ms_per_step=1e3 * best["subsets"] / STEPS,
+                                reshuffling_ms_per_step=1e3 * best["reshuffling"] / STEPS, ratio=ratio)
+    benchmark.pedantic(runs["subsets"], rounds=1, iterations=1)
+    print(f"\nSGD B=50, no goal: subsets {1e3 * best['subsets'] / STEPS:.3f} ms/step, reshuffling "
+          f"{1e3 * best['reshuffling'] / STEPS:.3f} ms/step, ratio {ratio:.2f}")
+    assert ratio <= 1.1
 
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")

@@ -7,8 +7,9 @@ of a machine trained it) and a fingerprint of the engine sources the run depends
 so a rerun or a report regeneration does not retrain, and an edit of the training code does not serve stale
 runs; joblib writes each entry through a temporary file and a rename, so a killed run leaves no corrupt
 entry. An entry is served only when the configuration stored in it is the one asked for; an entry that
-cannot be read, or holds another configuration, is named in a warning and computed again. Every record names the commit it was computed at (`computed_at`); the commits of the records a
-process read are kept for its report (:func:`served_commits`).
+cannot be read, or holds another configuration, is named in a warning and computed again. Every record
+names the commit it was computed at (`computed_at`); the commits of the records a process read are kept
+for its report (:func:`served_commits`).
 :func:`run_many` spreads configurations serially, over local processes, or over a SLURM cluster
 (submitit), all sharing the same cache.
 """
@@ -61,7 +62,7 @@ class RunConfig:
     lr: float = 0.1
     optimizer_options: tuple = ()
     batch_size: int | None = None
-    sampling: str | None = "reshuffling"   # how minibatches are drawn: sgdcheck.loop.SAMPLINGS
+    sampling: str | None = "reshuffling"   # how minibatches are drawn: sgdcheck.sampling.SAMPLINGS
     max_steps: int = 1000
     loss_goal: float | None = None
     zero_error: bool = False            # goal also requires every training sample classified correctly
@@ -95,20 +96,23 @@ class RunConfig:
         return self.optimizer in FULL_BATCH_OPTIMIZERS or self.batch_size in (None, self.training_size)
 
     @property
+    def effective_data_seed(self) -> int:
+        """The seed that draws this run's data: data_seed, by default the run's seed."""
+        return self.seed if self.data_seed is None else self.data_seed
+
+    @property
     def data_seed_used(self) -> int | None:
         """The seed that picks this run's samples (a balanced subset, the labels of corrupted extras), or None
         when its samples do not depend on a seed."""
         depends = self.subset != "first" or self.corrupt_extra > 0
-        return (self.seed if self.data_seed is None else self.data_seed) if depends else None
+        return self.effective_data_seed if depends else None
 
     @property
     def label_seed_used(self) -> int | None:
         """The seed of the random labels (by default the data seed), or None without random labels."""
         if not self.random_labels > 0:
             return None
-        if self.label_seed is not None:
-            return self.label_seed
-        return self.seed if self.data_seed is None else self.data_seed
+        return self.effective_data_seed if self.label_seed is None else self.label_seed
 
     def key(self) -> dict:
         """The configuration as the cache sees it: what can change the run's result, each in one spelling.
@@ -129,14 +133,12 @@ def training_data(config: RunConfig):
     pool = data_module.load(config.dataset, root=config.data_root)
     if config.classes is not None:
         pool = pool.select_classes(config.classes)
-    data_seed = config.seed if config.data_seed is None else config.data_seed
     if config.corrupt_extra:
-        ds = data_module.corrupted(pool, config.n, config.corrupt_extra, seed=data_seed)
+        ds = data_module.corrupted(pool, config.n, config.corrupt_extra, seed=config.effective_data_seed)
     else:
-        ds = pool.subset(config.n, config.subset, seed=data_seed)
+        ds = pool.subset(config.n, config.subset, seed=config.effective_data_seed)
     if config.random_labels:
-        label_seed = data_seed if config.label_seed is None else config.label_seed
-        ds = ds.with_random_labels(config.random_labels, seed=label_seed)
+        ds = ds.with_random_labels(config.random_labels, seed=config.label_seed_used)
     if config.standardize:
         ds = ds.standardized()
     dtype = getattr(torch, config.dtype)
@@ -207,8 +209,8 @@ def ensemble_members(config: RunConfig, seeds, lrs) -> list[RunConfig]:
     """The single runs an ensemble stands for, seeds-major: `config` with each seed and learning rate, on the
     data of `config` (its seed draws subsets, random labels and corrupted extras for every member, and each
     member's data_seed says so), so that record k equals run(member k)."""
-    data_seed = config.seed if config.data_seed is None else config.data_seed
-    return [replace(config, seed=int(seed), lr=float(lr), data_seed=data_seed) for seed in seeds for lr in lrs]
+    return [replace(config, seed=int(seed), lr=float(lr), data_seed=config.effective_data_seed)
+            for seed in seeds for lr in lrs]
 
 
 def run_ensemble(config: RunConfig, seeds, lrs) -> list[RunRecord]:

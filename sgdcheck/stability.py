@@ -7,7 +7,7 @@ batch drawn afresh at every step, independently of the last. Notation: H = mean 
 Sigma = mean H_i^2 - H^2, sharpness a = lambda_max(H), non-uniformity s = sqrt(lambda_max(Sigma)).
 
 The formulas hold for the two samplings whose batches are independent from step to step (the
-`sampling` argument, as in sgdcheck.loop.SAMPLINGS): "subsets", a uniform B-subset without replacement
+`sampling` argument, as in sgdcheck.sampling.SAMPLINGS): "subsets", a uniform B-subset without replacement
 (the paper's; the batch mean's variance is (n-B)/(B(n-1)) Sigma), and "replacement", B i.i.d. indices
 (variance Sigma / B). Random reshuffling ("reshuffling") draws batches that depend on each other within
 an epoch; no formula here applies to it, and asking for one is an error.

@@ -4,7 +4,7 @@
 One computation (GD and SGD at one learning rate, several batch sizes and seeds, on the FashionMNIST
 FNN setup), cached on disk and read by the claims wu2018.sgd-nonuniformity, wu2018.batch-sharpness,
 wu2018.a-s-correlation and keskar.small-vs-large-batch. SGD draws an independent uniform B-subset at every
-step, the sampling the stability bound assumes (sgdcheck.loop.SAMPLINGS).
+step, the sampling the stability bound assumes (sgdcheck.sampling.SAMPLINGS).
 """
 from __future__ import annotations
 

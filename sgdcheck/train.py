@@ -2,7 +2,7 @@
 `blowup`) ends the run and is recorded in the result, never raised.
 
 The empirical risk is the mean of loss_fn's per-sample losses over the whole training set; minibatch
-steps use the mean over the batch. Batches are drawn in one of sgdcheck.loop.SAMPLINGS from a seeded
+steps use the mean over the batch. Batches are drawn in one of sgdcheck.sampling.SAMPLINGS from a seeded
 generator, so a run is a pure function of its arguments.
 """
 from __future__ import annotations
@@ -61,7 +61,7 @@ def train(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn, opt
     step's own loss is the training loss at the current parameters, so the goal, the divergence rule and
     the history read it and no second forward pass is made; with minibatches the full-batch loss is
     evaluated every step while a goal is set (so a run stops at the first step that reaches it), else at
-    the history steps. `sampling` is how minibatches are drawn (sgdcheck.loop.SAMPLINGS). A run stops at the
+    the history steps. `sampling` is how minibatches are drawn (sgdcheck.sampling.SAMPLINGS). A run stops at the
     first step whose loss fails the divergence rule (sgdcheck.loop.diverged)."""
     n = len(x)
     batch_size = checked_batch_size(batch_size, n)

@@ -84,3 +84,43 @@ def test_bad_hessians_name_the_problem():
         criterion(np.ones((2, 3)), 0.1, 1)
     with pytest.raises(InvalidArgumentError, match="NaN"):
         criterion(np.full((1, 1, 1), np.nan), 0.1, 1)
+
+
+def _with_replacement_operator(h, lr, batch):
+    """E[A_b (x) A_b] over all n^B ordered draws with replacement (brute force)."""
+    import itertools
+    n, d = h.shape[:2]
+    total = np.zeros((d * d, d * d))
+    for draw in itertools.product(range(n), repeat=batch):
+        step = np.eye(d) - lr * h[list(draw)].mean(axis=0)
+        total += np.einsum("ij,kl->ikjl", step, step).reshape(d * d, d * d)
+    return total / n**batch
+
+
+@pytest.mark.property
+@given(stability_cases(max_n=4, max_d=2))
+def test_with_replacement_the_factor_is_one_over_b(case):
+    h, lr, batch = case
+    batch = min(batch, 3)
+    exact = second_moment_operator(h, lr, batch, sampling="replacement")
+    brute = _with_replacement_operator(h, lr, batch)
+    assert np.abs(exact - brute).max() <= 1e-10 * max(1.0, np.abs(brute).max())
+    rate = mean_square_rate(h, lr, batch, sampling="replacement")
+    assert rate <= criterion(h, lr, batch, sampling="replacement") * (1 + 1e-12) + 1e-12
+
+
+def test_the_formulas_name_their_sampling_and_refuse_reshuffling():
+    from sgdcheck.stability import batch_factor, escape_predicted, nonuniformity_bound
+    assert batch_factor(10, 2) == pytest.approx(8 / 18) and batch_factor(10, 2, "replacement") == pytest.approx(0.5)
+    assert nonuniformity_bound(0.5, 4, 100, "replacement") == pytest.approx(2 / 0.5)
+    with pytest.raises(InvalidArgumentError, match="random reshuffling has no such formula"):
+        escape_predicted(1.0, 1.0, 0.1, 4, 100, sampling="reshuffling")
+
+
+def test_simulated_rates_follow_the_sampling_they_name():
+    h = np.array([[[0.5]], [[2.6]], [[1.0]]])
+    for sampling in ("subsets", "replacement"):
+        norms = simulate_linearized_sgd(h, 1.0, 2, [1.0], 4, 40000, np.random.default_rng(0), sampling=sampling)
+        exact = exact_mean_square(h, 1.0, 2, [1.0], 4, sampling=sampling)
+        assert norms.mean(axis=0) == pytest.approx(exact, rel=0.05)
+    assert exact_mean_square(h, 1.0, 2, [1.0], 4)[-1] != pytest.approx(exact[-1], rel=0.05)
