@@ -111,10 +111,15 @@ def nonuniformity_bound(lr: float, batch_size: int, n: int, sampling: str = "sub
 
 
 def escape_predicted(a: float, s: float, lr: float, batch_size: int, n: int, sampling: str = "subsets") -> bool:
-    """Whether SGD with (lr, B) escapes a minimum of sharpness a and non-uniformity s: it does when the
-    minimum violates condition (9), a > 2/eta or s > sqrt(B(n-1)/(n-B))/eta, which every linearly stable
-    minimum meets (Wu, Ma & E 2018, Theorem 1 and eq. 9). Condition (9) is necessary, not sufficient: a
-    minimum inside the box can still be unstable (sgdcheck.stability.criterion decides exactly)."""
+    """Whether SGD with (lr, B) is predicted to escape a minimum of sharpness a and non-uniformity s: when the
+    minimum violates condition (9), a > 2/eta or s > sqrt(B(n-1)/(n-B))/eta (Wu, Ma & E 2018, eq. 9, which
+    they derive from the sufficient condition (8) and read as a condition on the minima SGD can stay at).
+
+    What follows from stability itself: a > 2/eta makes a minimum mean-square unstable (E[A_b M A_b] is at
+    least (I - eta H) M (I - eta H) in the PSD order, whose rate is (1 - eta a)^2 > 1), and in d = 1 the whole
+    box follows from Theorem 1's iff. For d > 1 a minimum can be stable with s above its bound (the exact rate
+    of sgdcheck.stability.mean_square_rate decides where the Hessians are known), and a minimum inside the box
+    can be unstable: outside d = 1 the prediction is the paper's reading of (9), not a theorem."""
     a_max, s_max = necessary_box(lr, batch_size, n, sampling)
     return bool(a > a_max or s > s_max)
 
