@@ -6,7 +6,7 @@ Chaudhari, lecture notes "Stochastic gradient descent, Entropy-SGD" (2019), Sec.
 import numpy as np
 from scipy import integrate
 
-from sgdcheck import Claim, Source, Tolerance, at_least, at_most, combine, shown
+from sgdcheck import Claim, Deviation, Quote, Source, Threshold, Tolerance, at_least, at_most, combine, shown
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.landscapes import DoubleWell, gibbs_cdf_1d, gibbs_density_1d
 from sgdcheck.samplers import langevin
@@ -14,9 +14,68 @@ from sgdcheck.samplers import langevin
 CLAIM = Claim(
     id="chaudhari.gibbs",
     source=Source("Chaudhari 2019 lecture notes", "Sec. 3.3, eq. 4"),
+    quote=Quote("If we have a Markov chain where each successive update is given by $$X^{(t+1)} = X^{(t)} - \\alpha "
+                "\\nabla f(X^{(t)}) + \\sqrt{\\frac{2}{\\beta}} \\zeta^{(t)} \\quad (4)$$ and $\\zeta^{(t)}$ is a "
+                "Gaussian random variable with mean zero and variance $\\alpha I$ , the Gibbs distribution is "
+                "$$\\rho^\\infty(x) := \\lim_{t \\rightarrow \\infty} \\mathbb{P}(X^{(t+1)} = x) = "
+                "\\frac{1}{Z(\\beta)} e^{-\\beta f(x)}.$$",
+                "Sec. 3.3, eq. (4) (seed 002, lines 252-258); 'None of these conditions however require that $f(x)$ "
+                "be convex.' at line 264"),
     statement="For small alpha the chain x <- x - alpha grad f + sqrt(2/beta) zeta, zeta ~ N(0, alpha I), has "
               "stationary density proportional to exp(-beta f), also for non-convex f.",
     paper={"stationary density": "exp(-beta f)/Z"},
+    deviations=(
+        Deviation("definition",
+                  "the notes state the chain's stationary law is exactly Gibbs at any alpha (line 258); the test "
+                  "claims it only for small alpha and requires the KS distance to grow from alpha = 0.005 to 0.05, "
+                  "a discretisation bias the literal notes deny",
+                  "the module's notes: the unadjusted discrete chain is Gibbs only as alpha -> 0"),
+        Deviation("scope",
+                  "the notes present eq. 4 as a model of SGD under Assumption 14 ('quite brutal', line 228; 'not "
+                  "exactly SGD but only a model for it', line 250); the test simulates the Langevin chain only, "
+                  "never SGD",
+                  "eq. 4 itself is the statement checked"),
+        Deviation("data",
+                  "the notes give no instance (line 268's figure is missing); the test uses f = (x^2 - 1)^2 + 0.3 x "
+                  "in 1-D and sum_i (x_i^2 - 1)^2 + 0.2 (x_1 + x_2) + 0.5 x_1 x_2 in 2-D, beta = 3",
+                  "no reason given: to be revisited"),
+        Deviation("statistics",
+                  "the test takes the maximum KS distance over the 1-D law and the two 2-D marginals; the 2-D joint "
+                  "law is never compared, so a wrong correlation would pass",
+                  "no reason given: to be revisited"),
+        Deviation("setup",
+                  "the notes take t -> infinity; the test runs 5000 (smoke) / 20,000 (full) steps (time 25 / 100) "
+                  "from U(-2, 2); inter-well relaxation takes ~10, so the smoke KS 0.026 is mostly an equilibration "
+                  "deficit (review: 0.013 at 10,000 steps)",
+                  "no reason given: to be revisited"),
+        Deviation("setup",
+                  "the coarse chain runs steps//4 steps at alpha = 0.05 (time 62.5 at smoke) against the fine "
+                  "chain's time 25, so at smoke the 'bias grows with the step' difference also measures unequal "
+                  "equilibration",
+                  "no reason given: to be revisited"),
+        Deviation("sizes", "10,000 (smoke) / 40,000 (full) independent chains per seed, end points only",
+                  "the CPU budget of the smoke and full scales"),
+    ),
+    thresholds=(
+        Threshold("max KS distance <= 0.04 (Tolerance atol 0.04)", "tuned",
+                  "no stated origin beyond 'sampling noise about 0.01'; 1.5x the smoke value 0.026; it admits a 10% "
+                  "temperature error (KS(beta, 1.1 beta) = 0.035, review's check); confirmed on seeds 1000+ "
+                  "(smoke), combined margin 0.0035"),
+        Threshold("KS(alpha = 0.05) - KS(alpha = 0.005) >= 0 on the 1-D well (smallest effect 0)", "argument",
+                  "the discrete chain's bias grows with the step (module's notes); any positive difference counts"),
+        Threshold("COARSE = 0.05", "tuned",
+                  "0.02 came out undecided on seeds 1000-1004; 0.05 (still stable where exp(-beta f) matters) gave "
+                  "0.024-0.025 on seeds 0-4, 1000-1004 and 2000-2004 (module's notes)"),
+        Threshold("BETA = 3, ALPHA = 0.005", "argument",
+                  "no stated origin; a small step (alpha f'' = 0.04 at the minima) and a temperature at which both "
+                  "wells carry mass"),
+        Threshold("steps 5000 / 20,000 and chains 10,000 / 40,000", "tuned",
+                  "no stated origin (taken as chosen after a first run); the smoke horizon is short of equilibrium; "
+                  "confirmed on seeds 1000+ (smoke)"),
+        Threshold("control: max KS distance to exp(-2 beta f)/Z <= 0.04", "argument",
+                  "a rival from the notes' own factor-2 inconsistency in the temperature (alpha/l at line 276 vs "
+                  "alpha/(2l) at lines 266, 279), with the claim's tolerance; far outside it (KS 0.24-0.25)"),
+    ),
     tolerance=Tolerance(atol=0.04, note="Kolmogorov-Smirnov distance of independent chains' end points; "
                                         "the sampling noise alone is about 0.01"),
     notes="'Small alpha' is checked by the bias growing with the step: the KS distance of the 1-D well at "

@@ -6,7 +6,7 @@ Chaudhari, lecture notes "Stochastic gradient descent, Entropy-SGD" (2019), Rema
 """
 import numpy as np
 
-from sgdcheck import Claim, Source, Tolerance, at_least, combine, within
+from sgdcheck import Claim, Deviation, Quote, Source, Threshold, Tolerance, at_least, combine, within
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.landscapes import DoubleWell, NoisyFiniteSum
 from sgdcheck.linear import LeastSquares
@@ -15,10 +15,66 @@ from sgdcheck.samplers import sgd
 CLAIM = Claim(
     id="chaudhari.temperature",
     source=Source("Chaudhari 2019 lecture notes", "Remark 16"),
+    quote=Quote("if we want the Gibbs distribution to remain the same we should ensure that $$\\beta^{-1} = "
+                "\\frac{\\alpha}{2\\ell} \\text{ is a constant.}$$ If you increased the batch-size by two times, "
+                "you should also double the learning rate if you desire that the solutions of SGD are qualitatively "
+                "similar.",
+                "Remark 16, third item (seed 002, lines 277-281); line 276 writes the temperature as alpha/l"),
     statement="The stationary distribution of SGD depends on alpha and the batch size l through alpha/l: "
               "(2 alpha, 2 l) gives the same spread as (alpha, l); (2 alpha, l) changes it (on a quadratic it "
               "doubles the variance).",
-    paper={"spread(2a, 2l)/spread(a, l)": 1.0, "spread(2a, l)/spread(a, l)": "!= 1 (2 on a quadratic)"},
+    paper={"spread(2a, 2l)/spread(a, l)": "1 (derived: the Gibbs law depends on alpha/(2l), Remark 16)", "spread(2a, l)/spread(a, l)": "!= 1 "
+                                                                                                         "(derived; "
+                                                                                                         "2 on a "
+                                                                                                         "quadratic "
+                                                                                                         "is this "
+                                                                                                         "module's "
+                                                                                                         "computation)"},
+    deviations=(
+        Deviation("model",
+                  "the alpha/l temperature is derived under Assumption 14 (noise covariance independent of x, "
+                  "identity; 'quite brutal', line 228); both instances meet it by construction: f_i = (x - b_i)^2/2 "
+                  "and U + xi_i x have noise independent of x; none has SGD's state-dependent noise",
+                  "no reason given: to be revisited"),
+        Deviation("definition",
+                  "the notes say the Gibbs distribution ('the solutions of SGD') stays the same; the test compares "
+                  "one scalar, the stationary excess loss E f - min f, so two laws with equal mean excess loss "
+                  "would pass",
+                  "the module's notes define the spread so; no reason given"),
+        Deviation("data",
+                  "the notes state it for any f; the test uses a 1-D quadratic (least squares with a_i = 1, n = "
+                  "100, b ~ N(0, 1), seed 3) and a symmetric 1-D double well with shift noise (NoisyFiniteSum, n = "
+                  "100, noise_scale 7.7, seed 3)",
+                  "no reason given: to be revisited"),
+        Deviation("sizes",
+                  "settings (alpha, l) = (0.02, 2), (0.04, 4), (0.04, 2); 2000 (smoke) / 10,000 (full) chains, 3000 "
+                  "/ 10,000 steps, burn-in 1000, a sample every 25 steps",
+                  "no reason given for the settings; the chain and step counts are the CPU budget of the scales"),
+        Deviation("definition",
+                  "the notes' rule is exact for the continuous model; the discrete chain departs at O(alpha): the "
+                  "double well's same-alpha/l ratio is 1.085 (smoke and full), a resolved departure from 1 that "
+                  "passes only through the 10% band",
+                  "the module's notes: ratios are 1 and 2 'up to O(alpha)'"),
+    ),
+    thresholds=(
+        Threshold("spread(2a, 2l)/spread(a, l) within 1 +- 0.1 on both instances (Tolerance rtol 0.1)", "tuned",
+                  "no stated origin; it clears the double well's measured 1.085 by 1.5% (looks chosen after a run); "
+                  "confirmed on seeds 1000+ (smoke), combined margin 0.011"),
+        Threshold("quadratic: spread(2a, l)/spread(a, l) within 2 +- 10% ([1.8, 2.2])", "argument",
+                  "the exact quadratic value alpha v/(2 l (2 - alpha)) gives 2.02 (module's derivation, not the "
+                  "notes'); the claim's rtol reused"),
+        Threshold("double well: spread(2a, l)/spread(a, l) >= 1.1", "argument",
+                  "'changes it' read as at least the tolerance above 1; no stated origin for the level"),
+        Threshold("noise_scale 7.7 (T about 0.30 at (0.02, 2)) and instance seed 3", "tuned",
+                  "no stated origin (taken as chosen after a first run); the instances are fixed, the sampling "
+                  "seeds vary; confirmed on seeds 1000+ (smoke)"),
+        Threshold("burn-in 1000 steps, a sample every 25 steps", "argument",
+                  "no stated origin; 1000 steps are >= 20 relaxation times within a well (1/alpha = 50 steps on the "
+                  "quadratic at alpha = 0.02), and the symmetric well's excess loss is the same in either well"),
+        Threshold("control: spread(2a, l)/spread(a, l) within 1 +- 0.1 on both instances", "argument",
+                  "the rival 'alpha alone does not matter' with the claim's tolerance; only noiseless GD would "
+                  "predict it"),
+    ),
     notes="Spread = stationary excess loss E f(x) - min f. On the quadratic it is half the variance, exactly "
           "alpha v/(2 l (2 - alpha)), so the ratios are 1 and 2 up to O(alpha). In the double well it is not linear in "
           "the temperature, so there the check is only that doubling alpha alone changes it.",

@@ -5,7 +5,7 @@ Poggio & Liao, "Theory II: Deep learning and optimization", Sec. 7.2, Fig. 11, e
 """
 import numpy as np
 
-from sgdcheck import Claim, Source, Tolerance, at_least, at_most, combine
+from sgdcheck import Claim, Deviation, Quote, Source, Threshold, Tolerance, at_least, at_most, combine
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.landscapes import DegenerateVsIsolated, NoisyFiniteSum, TwoBasin
 from sgdcheck.samplers import sgd
@@ -13,9 +13,62 @@ from sgdcheck.samplers import sgd
 CLAIM = Claim(
     id="poggio.sgd-like-langevin",
     source=Source("Poggio & Liao 2018", "Sec. 7.2, Fig. 11, eq. 5"),
+    quote=Quote("Stochastic Gradient Descent and Langevin Stochastic Gradient Descent (SGDL) on the 2D potential "
+                "function shown above leads to an asymptotic distribution with the histograms shown on the left. As "
+                "expected from the form of the Boltzman distribution, both dynamics prefers degenerate minima to "
+                "non-degenerate minima of the same depth",
+                "Fig. 11 caption, Sec. 7.2 (seed 001, line 277); the wide case rests on Sec. 7.2, line 253"),
     statement="SGD on a finite sum, and SGDL (SGD + gamma' W_t), put most of their stationary mass on the wide "
               "(resp. degenerate) minimum of two equally deep minima, as Langevin GD does.",
     paper={"prefers": "wide / degenerate minimum"},
+    deviations=(
+        Deviation("model",
+                  "the source uses a 2D degenerate vs non-degenerate potential (Fig. 11); here d = 3: the valley "
+                  "potential of poggio.degenerate in the box [-2, 2]^3, plus the wide-vs-narrow TwoBasin "
+                  "(separation 2), which the source shows for Langevin GD only (Fig. 8)",
+                  "no reason given; 'wide' for SGD rests on Sec. 7.2's text (line 253), not on a figure"),
+        Deviation("data",
+                  "the source does not say how minibatch noise arose on its analytic potential; here a finite sum "
+                  "U_i = U + xi_i.x of N = 64 terms with fixed zero-mean xi_i: the noise is additive, "
+                  "state-independent, of constant covariance, so SGD is Langevin at T = eta Var/(2B) by "
+                  "construction",
+                  "the module calls it 'genuine minibatch noise'; no other reason (real SGD noise depends on the "
+                  "state and can vanish at interpolating minima)"),
+        Deviation("optimizer",
+                  "eq. 5's gamma'_t is 'a sequence going to zero' (line 199), Fig. 7 says 'constant power' (line "
+                  "243), value not given; here constant gamma' = sqrt(2 x 0.01 x 0.1), adding temperature 0.1",
+                  "follows Fig. 7's 'constant power'; the value is not argued"),
+        Deviation("sizes",
+                  "not in the source; here N = 64, B = 4 drawn with replacement, eta = 0.01, effective T 0.3 (wide) "
+                  "and 0.15 (valley), 500 chains x 5 seeds, 4000 steps, burn-in 1500 (smoke); 4000 chains x 10 "
+                  "seeds, 15000/5000 (full)",
+                  "the CPU budget of the scales; the temperatures are not argued"),
+        Deviation("setup",
+                  "the initial state is not given in the source; here half at each centre plus N(0, 0.1^2) (wide) "
+                  "and uniform in the box (valley)",
+                  "no reason given: to be revisited"),
+        Deviation("definition",
+                  "the source shows histograms; here the share of post-burn-in samples in the wide / valley region",
+                  "a scalar preference; not stated in the module"),
+        Deviation("scope",
+                  "the statement's 'as Langevin GD does' is not tested (the Boltzmann mass at the effective T is "
+                  "recorded only), and the valley part is met by the uniform start alone (valley share of the box "
+                  "0.80 at d = 3)",
+                  "the verdict tests 'prefers' (mass > 1/2) only"),
+    ),
+    thresholds=(
+        Threshold("stationary mass on the wide / degenerate minimum >= 0.5 for SGD and SGDL on both potentials "
+                  "(at_least)",
+                  "argument",
+                  "'prefers' read as more than half the mass"),
+        Threshold("control: each of the four masses <= 0.5 (at_most)", "argument",
+                  "the mirror image of the claim (team 13's outcome, seed 000 line 56, on other potentials)"),
+        Threshold("95% two-sided Student t interval of the mean over seeds (Bonferroni over parts when a refutation "
+                  "rests on one of several parts)",
+                  "argument",
+                  "conventional level; each false verdict has probability <= 2.5% at the bound "
+                  "(docs/error-rates.md)"),
+    ),
     tolerance=Tolerance(note="preference = stationary mass above 1/2 at 95% confidence"),
 )
 LR, BATCH, N = 0.01, 4, 64

@@ -6,7 +6,8 @@ eigenvalues 1001.6 and 0.4; GD converges there iff eta < 2/1001.6 ~ 0.002: a sta
 import numpy as np
 from scipy import optimize
 
-from sgdcheck import Claim, Source, Tolerance, combine, equals, holds, known_refutation, proportion, shown
+from sgdcheck import (Claim, Deviation, Quote, Source, Threshold, Tolerance, combine, equals, holds, known_refutation,
+                     proportion, shown)
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.landscapes import Rosenbrock
 from sgdcheck.samplers import gd
@@ -14,8 +15,64 @@ from sgdcheck.samplers import gd
 CLAIM = Claim(
     id="team13.rosenbrock",
     source=Source("Team 13 report (2018)", "Sec. 2.1, eq. 4, Sec. 3"),
+    quote=Quote("The fact that algorithms don’t work at Rosenbrock function is expected because it has many local "
+                "minimum and needed to use any heuristics except SGD.",
+                "Sec. 3 Conclusions (seed 000, lines 109 and 121; the sentence is split by the captions of Figures "
+                "6-7, joined here)"),
     statement="Gradient methods fail on the Rosenbrock function because it has many local minima.",
-    paper={"report": "many local minima", "catalog": "one minimum; Hessian eigenvalues 1001.6, 0.4 at (1, 1)"},
+    paper={"report": "many local minima", "catalog": "one minimum at (1, 1) (the report); Hessian eigenvalues "
+                                                     "1001.6, 0.4 derived from eq. 4"},
+    deviations=(
+        Deviation("scope",
+                  "the claim has an observation (SGD/SGDL 'don't converge to minima', line 63) and a cause ('many "
+                  "local minimum', line 121); the verdict tests only the cause; the failure and the module's "
+                  "stability explanation go only into evidence.detail",
+                  "the docstring's reading: the failure is 'a stability matter', not the claim's"),
+        Deviation("optimizer",
+                  "the report runs SGD (eq. 1) and SGDL (eq. 2) with unspecified gamma, gamma' (lines 54, 63); here "
+                  "L-BFGS-B multistarts count the minima and plain GD checks stability; no SGDL",
+                  "no reason given"),
+        Deviation("sampling",
+                  "starts are not given (Figure 3 lost from the seed); here uniform on [-2, 2]^2 (200 smoke / 2000 "
+                  "full) for the count, and (1, 1) + 0.05 N(0, I) (500) for the stability check",
+                  "no reason given"),
+        Deviation("scope",
+                  "the stability explanation (GD converges iff eta < 2/1001.6) is shown only from starts within "
+                  "~0.05 of (1, 1); from starts uniform on [-2, 2]^2, 20.5% of GD runs diverge even at 0.95 x "
+                  "2/lambda_max (review check)",
+                  "no reason given: the linear-stability argument is local"),
+        Deviation("optimizer",
+                  "step sizes are not given in the report; here GD at 0.95 and 1.05 x 2/lambda_max, 60000 (smoke) / "
+                  "200000 (full) and 30000 steps",
+                  "linear stability: the factors straddle the threshold 2/lambda_max (docstring)"),
+        Deviation("definition",
+                  "'local minima' counted as distinct L-BFGS-B end points (gtol 1e-12, ftol 1e-15) after rounding "
+                  "to 3 decimals",
+                  "no reason given"),
+        Deviation("statistics",
+                  "one seed (scale.seeds[0]) only; the verdict is a deterministic count, holds(len(distinct) > 1)",
+                  "the minimum count is a closed-form fact that needs no replication over seeds"),
+    ),
+    thresholds=(
+        Threshold("verdict: more than one distinct minimum (len(distinct) > 1)", "argument",
+                  "grad f = 0 gives y = x^2 and then x = 1: exactly one stationary point on R^2; the count could "
+                  "not have come out otherwise"),
+        Threshold("distinctness by rounding to 3 decimals; L-BFGS-B gtol 1e-12, ftol 1e-15; starts in [-2, 2]^2",
+                  "argument",
+                  "with a single stationary point, every converged start ends at (1, 1) within far less than 1e-3; "
+                  "the box and rounding cannot change the count"),
+        Threshold("detail only: lambda_max = 1001.6, lambda_min = 0.3994 (rtol 1e-3); GD converges below / fails "
+                  "above 2/lambda_max in >= 95% of 500 starts",
+                  "argument",
+                  "closed-form Hessian [[802, -400], [-400, 200]] and linear stability; not in the verdict"),
+        Threshold("control: GD step eta = 1.05 x 2/lambda_max", "argument",
+                  "linear stability makes (1, 1) repelling above 2/lambda_max, so the control (GD also converges "
+                  "there) can only be refuted"),
+        Threshold("control: converged = within 1e-3 of (1, 1) after 30000 steps, in >= 95% of 500 starts (1, 1) + "
+                  "0.05 N(0, I)",
+                  "tuned",
+                  "no stated origin; measured 0/500 converge; confirmed on seeds 1000+ (smoke)"),
+    ),
     tolerance=Tolerance(rtol=1e-3, note="on the Hessian eigenvalues"),
 )
 

@@ -10,7 +10,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from sgdcheck import Claim, Source, at_most, combine, holds, precondition, shown
+from sgdcheck import Claim, Deviation, Quote, Source, Threshold, at_most, combine, holds, precondition, shown
 from sgdcheck.curvature import mse_loss, non_uniformity, sharpness
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.escape import escape_probe
@@ -23,11 +23,78 @@ from sgdcheck.stability import escape_predicted, nonuniformity_bound
 CLAIM = Claim(
     id="wu2018.escape",
     source=Source("Wu, Ma & E 2018", "Sec. 4.4, Table 3, Fig. 8"),
+    quote=Quote("it is not surprising that GD with learning rate 0.3, 0.5 will escape. ... the non-uniformities of "
+                "the two starting minima (45.2 and 51.7) are too large. Hence, they are unstable for SGD with eta = "
+                "0.1, B = 1 and eta = 0.1, B = 4. ... SGD with eta = 0.1, B = 100 fails to escape from the starting "
+                "point.",
+                "Sec. 4.4 (seed 003, lines 518-519, 521-523 and 524-525; extraction glyphs restored)"),
     statement="From a GD minimum, SGD escapes when s exceeds sqrt(B(n-1)/(n-B))/eta (small B) and reaches a "
               "flatter minimum, stays when s is below it (large B); GD with eta > 2/a escapes.",
     paper={"FashionMNIST start": "a = 19.7, s = 45.2 (GD, eta = 0.1)",
-           "SGD eta = 0.1, B = 1 or 4": "escapes within a few hundred steps",
+           "SGD eta = 0.1, B = 1 or 4": "escapes; 'the escape process takes only a few iterations' (Sec. 4.4)",
            "SGD B = 100 (corrupted data)": "stays", "GD eta > 2/a": "escapes"},
+    deviations=(
+        Deviation("setup",
+                  "start from GD minima at eta = 0.1 on FashionMNIST and corrupted FashionMNIST (a = 19.7/19.9, s = "
+                  "45.2/51.7, Table 3); here GD minima at eta = 0.5 on plain FashionMNIST (smoke a ~ 3.6, s ~ "
+                  "11.8), those of wu2018.gd-sharpness",
+                  "module notes: eta = 0.1 minima (a = 20) need far longer training"),
+        Deviation("optimizer", "SGD probes at eta = 0.1 with B = 1, 4, 100; here eta = 0.5 with B = 1, 4, 100",
+                  "the eta of the available GD minima (module notes)"),
+        Deviation("data",
+                  "B = 100 'fails to escape' on corrupted FashionMNIST (line 524); here on plain data (the report "
+                  "row keeps the label '(corrupted data)')",
+                  "no reason given"),
+        Deviation("optimizer",
+                  "GD probes at eta = 0.3 and 0.5 (a eta/2 ~ 3 and 5); here one GD probe at eta = 2.5/a (a eta/2 = "
+                  "1.25), set from the measured a",
+                  "no reason given"),
+        Deviation("sizes",
+                  "full-width FNN, every optimizer run to a training error below 1e-4 (line 536); here widths "
+                  "100/200 (smoke/full), goal 1e-3, probes of a fixed 1500/2000/5000 steps without a convergence "
+                  "check, 3/5 seeds",
+                  "the CPU budget"),
+        Deviation("definition",
+                  "escape as a sudden move 'to some flatter area' (lines 544-545); here 'sharpness at the end below "
+                  "0.8 a_start, or the run diverged' (divergence counts as escape)",
+                  "no reason given"),
+        Deviation("definition",
+                  "the paper's 'flatter' after escape; here mean log(a_after/a) <= 0 over escaped, non-diverged "
+                  "runs, which by the escape definition all have a_after < 0.8 a: this part cannot fail",
+                  "no reason given: to be revisited"),
+        Deviation("threshold",
+                  "the paper predicts from sqrt(B)/eta (lines 521, 526); here the exact bound "
+                  "sqrt(B(n-1)/(n-B))/eta, and 'stays' is predicted from being inside the box, which eq. 9 "
+                  "(necessary for (8)) does not imply",
+                  "the paper's own reading of eq. 9 (lines 526-527; stability.escape_predicted docstring)"),
+        Deviation("scope",
+                  "predictions sit far from the bound (smoke s/bound ~ 6, 3 and 0.56); speed ('only a few "
+                  "iterations', line 546) and generalization (Fig. 8, col. 3) are not judged",
+                  "no reason given (other catalog claims)"),
+        Deviation("sampling",
+                  "the paper's sampling is not stated in the seed; the judged SGD probes draw independent uniform "
+                  "B-subsets; random-reshuffling probes (B = 1, 4) are run beside them and reported, not judged",
+                  "the sampling the prediction (Theorem 1, eq. 9) assumes (module notes)"),
+    ),
+    thresholds=(
+        Threshold("DROP = 0.2: escaped if a_end < 0.8 a_start or diverged", "tuned",
+                  "no stated origin; it coincides with the GD probe's own edge 2/eta = 0.8 a; confirmed on seeds "
+                  "1000+ (smoke)"),
+        Threshold("the prediction is right in every run (12/12 at smoke)", "argument",
+                  "an exact count per run; no tolerance"),
+        Threshold("B in {1, 4, 100}", "source", "Sec. 4.4 (seed 003, lines 519-526)"),
+        Threshold("SGD eta = 0.5", "argument", "the eta of the GD minima read from wu2018.gd-sharpness (module notes)"),
+        Threshold("GD probe eta = 2.5/a (a eta/2 = 1.25)", "tuned",
+                  "no stated origin: 25% past GD's edge, set from the measured a; confirmed on seeds 1000+ (smoke)"),
+        Threshold("probe steps 1500/2000/5000 (smoke/full/paper)", "argument",
+                  "about Fig. 8's displayed window of 1,500 iterations (seed 003, line 535); no stated origin "
+                  "beyond"),
+        Threshold("flatter: mean log(a_after/a) <= 0 (95% t interval), when >= 2 escaped non-diverged runs",
+                  "argument",
+                  "direction of 'escape ... to some flatter area' (line 545); no smallest effect"),
+        Threshold("control: the reversed prediction right in every run", "argument",
+                  "the logical complement of the main count; it can only be refuted when the claim replicates"),
+    ),
     notes="Escape: at the end of the step budget the sharpness has fallen by more than 20% (the run left the "
           "minimum for a flatter region; the loss burst on the way is recorded) or the run diverged. The GD "
           "minima are those of wu2018.gd-sharpness at eta = 0.5 (smoke) and the SGD runs use eta = 0.5; the "

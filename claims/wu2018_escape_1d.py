@@ -5,7 +5,8 @@ f2 = min(x^2, 1.9 (x-1)^2). The escape is predicted from the stability criterion
 """
 import numpy as np
 
-from sgdcheck import Claim, Source, combine, criterion, holds, proportion, sharpness_nonuniformity, shown
+from sgdcheck import (Claim, Deviation, Quote, Source, Threshold, combine, criterion, holds, proportion,
+                     sharpness_nonuniformity, shown)
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.landscapes import EscapeToy1D
 from sgdcheck.samplers import gd, sgd
@@ -13,9 +14,52 @@ from sgdcheck.samplers import gd, sgd
 CLAIM = Claim(
     id="wu2018.escape-1d",
     source=Source("Wu, Ma & E 2018", "Sec. 2, Fig. 2"),
+    quote=Quote("We find that for x0 = 1 + ε, SGD always escapes and converges to x = 0 instead of staying in the "
+                "initial basin, as long as ε ≠ 0 and eta is relatively large ... GD with the same learning rate "
+                "will converge to 1.",
+                "Sec. 2 (seed 003, lines 104-106) and Fig. 2 caption (seed 003, line 126; seed 004, line 557); "
+                "extraction glyphs restored"),
     statement="SGD (B = 1, eta = 0.7) started at x0 = 1 - 1e-5 escapes the minimum x = 1 and converges to x = 0, "
               "fast and with a burst of the loss; GD with eta = 0.7 converges to x = 1.",
     paper={"a at x=1": "f'' = 1 (text)", "s at x=1": 1.8, "SGD ends at": "0", "GD ends at": 1},
+    deviations=(
+        Deviation("definition",
+                  "the text gives f1''(1) = 0.1, f2''(1) = 1.9 and f'' = 1; the f_i as written (used here) give "
+                  "0.2, 3.8 and f'' = 2 (the paper's s = 1.8 at x = 1 matches the written f_i)",
+                  "the text's convention slip (recorded as a finding); every stability conclusion is the same"),
+        Deviation("scope",
+                  "the source claims escape for any eps != 0 and 'relatively large' eta; the test runs only Fig. "
+                  "2's x0 = 1 - 1e-5, eta = 0.7, B = 1",
+                  "Fig. 2's setting"),
+        Deviation("scope",
+                  "the statement's 'fast and with a burst of the loss' (Fig. 2 right) is recorded (median escape "
+                  "step, loss burst factor) but not judged; 'SGD starting from x0 = eps ... always converges to x = "
+                  "0' (line 107) and GD from near x = 0 are not run",
+                  "no reason given"),
+        Deviation("threshold",
+                  "'always' (line 105) vs at least 95% of chains ending within 1e-6 of x = 0 (Clopper-Pearson)",
+                  "no reason given"),
+        Deviation("sizes",
+                  "Fig. 2 shows one trajectory over ~400 iterations; the test runs 2000/20000/100000 chains per "
+                  "seed (5/10/5 seeds) for 600 steps",
+                  "chains for the proportion's interval; no reason given for 600 steps"),
+    ),
+    thresholds=(
+        Threshold("eta = 0.7, B = 1, x0 = 1 - 1e-5", "source",
+                  "Fig. 2 caption (seed 003, lines 125-126; seed 004, line 557); one function per step (line 115)"),
+        Threshold("predicted before running: criterion > 1 at x = 1 and <= 1 at x = 0", "source",
+                  "Theorem 1, iff in d = 1 (seed 003, line 244); Sec. 2 (lines 150-153)"),
+        Threshold("fraction of SGD chains at x = 0 (|x| < 1e-6 after 600 steps) >= 0.95 (95% Clopper-Pearson)",
+                  "argument",
+                  "not stated in the module: 'always' with 5% slack for chains not yet settled; measured 100%"),
+        Threshold("|x| < 1e-6 at 0; |x - 1| < 1e-3 at 1 (control); GD |x - 1| < 1e-6", "argument",
+                  "convergence tolerances far below the distance 1 between the minima"),
+        Threshold("STEPS = 600", "argument",
+                  "longer than Fig. 2's ~400-iteration window (seed 003, line 206); measured median escape step 60"),
+        Threshold("control: fraction staying at x = 1 >= 0.95", "argument",
+                  "the complement of the main proportion (also what a noise-vanishes-at-the-minimum view predicts); "
+                  "it can only be refuted when the claim replicates"),
+    ),
 )
 LR, STEPS, X0 = 0.7, 600, 1 - 1e-5
 

@@ -6,7 +6,7 @@ trained to a loss below 1e-4, 5 seeds; the sharpness of the minima found against
 import numpy as np
 import pytest
 
-from sgdcheck import Claim, Source, at_least, at_most, combine, precondition, shown
+from sgdcheck import Claim, Deviation, Quote, Source, Threshold, at_least, at_most, combine, precondition, shown
 from sgdcheck.curvature import mse_loss, sharpness
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.run_sets import gd_minima, gd_sharpness_lrs
@@ -18,11 +18,58 @@ PAPER_TABLE_2 = {0.01: (53.5, 4.3), 0.05: (39.3, 0.5), 0.1: (19.6, 0.15), 0.5: (
 CLAIM = Claim(
     id="wu2018.gd-sharpness",
     source=Source("Wu, Ma & E 2018", "Table 2 (FashionMNIST)"),
+    quote=Quote("Notice that GD tends to select the sharpest possible minima. ... the numerical results are very "
+                "close to the theoretical prediction of the largest possible sharpness 2/eta, especially in the "
+                "large learning rate regime.",
+                "Table 2 caption and Sec. 4.1 (seed 003, lines 362-363, 415 and 421; a footnote and figure debris "
+                "between 415 and 421 dropped; extraction glyphs restored)"),
     statement="GD converges to minima whose sharpness is at most 2/eta, and for eta >= 0.05 close to it "
               "(GD selects the sharpest minimum it can be stable at).",
     paper={f"sharpness at eta={lr:g}": f"{mean} ± {sd} (2/eta = {2 / lr:g})" for lr, (mean, sd) in
            PAPER_TABLE_2.items()},
-    notes="Closeness is judged as sharpness x eta / 2 >= 0.8 (the paper's own ratios are 0.98-1.0 for "
+    deviations=(
+        Deviation("sizes",
+                  "the paper's FNN 784-500-500-500-10 (898,510 parameters) trained to a loss below 1e-4; here "
+                  "hidden widths 100 (smoke) / 200 (full) and a loss of 1e-3, step caps 4000/8000 (80000 at paper "
+                  "scale)",
+                  "the CPU budget of the smoke and full scales (setups.py)"),
+        Deviation("scope",
+                  "Table 2 uses eta = 0.01, 0.05, 0.1, 0.5, 1, 5; here 0.5, 1, 2 at smoke/full (2 is not in Table "
+                  "2; the small-eta regime 0.05, 0.1 with 2/eta = 40, 20 is left out) and 0.05-5 at paper scale",
+                  "paper scale drops 0.01 (~3.2e5 steps, more than a device session); no reason given for "
+                  "smoke/full"),
+        Deviation("data",
+                  "the paper states MSE on 1000 FashionMNIST examples, not the preprocessing; here the first 1000 "
+                  "training images, pixels in [0, 1], MSE on one-hot targets averaged over samples and classes",
+                  "'as in the source code' (setups.py), not checkable against the seeds; notes: standardized inputs "
+                  "gave sharpness 10.3 at eta = 0.05 and 0.1"),
+        Deviation("scope", "the CIFAR-10 (VGG) row of Table 2 is not tested", "no reason given"),
+        Deviation("threshold",
+                  "Table 2's ratios a eta/2 are 0.95-1.0 for eta >= 0.05; 'close' is judged as a eta/2 >= 0.8, and "
+                  "'at most 2/eta' with 5% slack (<= 1.05)",
+                  "module notes: edge-of-stability hovering at a finite loss goal (Cohen et al. 2021); no reason "
+                  "given for 0.8"),
+        Deviation("statistics",
+                  "the paper reports mean +- sd over 5 runs; the test judges the mean of a eta/2 over 5 seeds by "
+                  "its 95% Student t interval, corrected over the parts",
+                  "the harness's verdict rules"),
+    ),
+    thresholds=(
+        Threshold("mean sharpness x eta/2 >= 0.8 (CLOSE), each eta >= 0.05", "tuned",
+                  "no stated origin; well below Table 2's 0.95-1.0; smoke "
+                  "margin +0.34 hw at eta = 1; confirmed on seeds 1000+ (smoke)"),
+        Threshold("mean sharpness x eta/2 <= 1.05 (SLACK), each eta", "tuned",
+                  "notes: GD hovers about 2/eta at a finite loss goal (Cohen et al. 2021), up to 3% above it "
+                  "measured at eta = 5; confirmed on seeds 1000+ (smoke)"),
+        Threshold("closeness judged only for eta >= 0.05", "source",
+                  "Table 2 ratio 0.27 at eta = 0.01 (seed 003, lines 385-388) and 'not expected to hold for very "
+                  "small learning rates' (lines 427-428)"),
+        Threshold("5 seeds per eta", "source", "Table 2 caption: repeated 5 times (seed 003, lines 359-360)"),
+        Threshold("control: pooled a eta/2 <= 0.5 (sharpness at most 1/eta)", "argument",
+                  "half the stability bound; a strawman that must fail when GD sits near 2/eta"),
+        Threshold("sharpness eigen-solver tol 1e-4", "argument", "numerical accuracy far below the bands"),
+    ),
+    notes="Closeness is judged as sharpness x eta / 2 >= 0.8 (the paper's own ratios are 0.95-1.0 for "
           "eta >= 0.05 and 0.27 at eta = 0.01). The bound allows 5%: training stops at a finite loss goal, where "
           "GD is still at the edge of stability and its sharpness hovers around 2/eta (Cohen et al. 2021); with "
           "a 1e-4 goal we measured up to 3% above 2/eta at eta = 5, which the paper's one-decimal table "

@@ -5,7 +5,7 @@ C(n, B) batches.
 """
 import numpy as np
 
-from sgdcheck import Claim, Source, Tolerance, holds_for_all, minibatch_second_moment, shown
+from sgdcheck import (Claim, Deviation, Quote, Source, Threshold, Tolerance, holds_for_all, minibatch_second_moment, shown)
 from sgdcheck.search import search_counterexample
 from sgdcheck.stability import brute_force_second_moment, mean_and_sigma
 from sgdcheck.strategies import symmetric_hessians
@@ -14,9 +14,30 @@ from hypothesis import strategies as st
 CLAIM = Claim(
     id="wu2018.minibatch-variance",
     source=Source("Wu, Ma & E 2018", "Appendix A (proof of Theorem 1)", note="also Wu 2020 slides"),
+    quote=Quote("\\mathbb{E}\\|x_{t+1}\\|^2 &= \\mathbb{E}x_t^T \\left[(I - \\eta H)^2 + "
+                "\\frac{\\eta^2(n-B)}{B(n-1)} \\Sigma \\right] x_t,",
+                "Wu 2020 slides, linearized SGD with batch size B (seed 004, line 643; H, Sigma defined at line "
+                "645); the paper's proof (Appendix A, cited by the module) is not in seed 003"),
     statement="For batches of size B drawn uniformly without replacement, "
               "E[H_b^2] = H^2 + (n-B)/(B(n-1)) Sigma.",
     paper={"factor": "(n-B)/(B(n-1))"},
+    deviations=(
+        Deviation("scope",
+                  "the source's H_i are PSD Hessians; the test uses arbitrary symmetric matrices with entries in "
+                  "[-2, 2], n <= 9, d <= 3, B in 1..n, 300/3000/10000 examples",
+                  "the identity is algebraic and holds for any symmetric H_i; no reason stated for the sizes"),
+        Deviation("definition",
+                  "the slides state the one-step second moment E x^T[(I - eta H)^2 + eta^2 (n-B)/(B(n-1)) Sigma] x; "
+                  "the test checks E[H_b^2] = H^2 + (n-B)/(B(n-1)) Sigma against enumeration of all C(n, B) batches",
+                  "equivalent given E[H_b] = H: the part of the formula that carries the batch factor"),
+    ),
+    thresholds=(
+        Threshold("max |closed form - brute force| <= 1e-10 x max(1, max |brute force|)", "argument",
+                  "float64 round-off"),
+        Threshold("zero counterexamples in 300/3000/10000 examples (holds_for_all)", "argument",
+                  "a universal identity: one counterexample refutes it; N clean examples bound the failure rate "
+                  "below 3/N at 95%"),
+    ),
     tolerance=Tolerance(atol=1e-10, note="relative to the largest entry"),
 )
 

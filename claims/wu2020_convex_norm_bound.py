@@ -7,7 +7,7 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from sgdcheck import Claim, Source, Tolerance, combine, holds_for_all
+from sgdcheck import Claim, Deviation, Quote, Source, Threshold, Tolerance, combine, holds_for_all
 from sgdcheck import shown
 from sgdcheck.linear import RidgeLogistic
 from sgdcheck.search import search_counterexample
@@ -15,9 +15,52 @@ from sgdcheck.search import search_counterexample
 CLAIM = Claim(
     id="wu2020.convex-norm-bound",
     source=Source("Wu 2020 slides", "Theorem (implicit bias of GD for general convex problems)"),
+    quote=Quote("Assume that empirical risk $\\hat{\\mathcal{R}}_n(\\cdot)$ is convex. Let θ_t is the GD solution "
+                "at time t and $\\bar{\\theta}$ is the minimum-norm solution. Then we have $$\\|\\theta_t\\| \\leq "
+                "\\|\\theta_0\\| + 2\\|\\bar{\\theta}\\|$$",
+                "slide \"Implicit bias of GD for general convex problems\", Theorem (seed 004, lines 209-211)"),
     statement="Along GD on a convex empirical risk, ||theta_t|| <= ||theta_0|| + 2 ||theta_bar||, theta_bar the "
               "minimum-norm minimiser.",
     paper={"bound": "||theta_0|| + 2 ||theta_bar||"},
+    deviations=(
+        Deviation("optimizer",
+                  "the source's GD is gradient flow in time t (the proof differentiates J(t), lines 213-223); here "
+                  "discrete GD with eta = 1/L, L the smoothness constant",
+                  "no reason given; the bound carries over, since for eta <= 2/L on a convex L-smooth risk "
+                  "||theta_t - theta_bar|| is non-increasing"),
+        Deviation("loss",
+                  "the theorem covers any convex empirical risk; here two families only: least squares with d > n "
+                  "(theta_bar = X^+ y) and L2-regularised logistic regression (lambda = 0.01), strongly convex with "
+                  "a unique minimiser, so 'minimum-norm' is trivial there",
+                  "no reason given for the choice of families"),
+        Deviation("data",
+                  "any data; here n in 1..8 and d in n+1..10 (least squares) or 1..5 (logistic), entries of X, y "
+                  "and theta_0 on the grid k/10 in [-3, 3], labels +-1 for logistic",
+                  "'a decimal grid: no subnormal, ill-posed inputs' (module comment); the sizes: the search budget"),
+        Deviation("scope", "the theorem bounds ||theta_t|| for all t; here the first 400 GD steps", "no reason given"),
+        Deviation("scope",
+                  "the factor 2 is not stressed: on least squares with eta <= 1/L each row-space coordinate moves "
+                  "monotonically from theta_0 to theta_bar, so ||theta_t||^2 <= ||theta_0||^2 + ||theta_bar||^2; "
+                  "from theta_0 = 0 the module finds at most 0.500 of the bound",
+                  "no reason given: to be revisited"),
+    ),
+    thresholds=(
+        Threshold("||theta_t|| <= (||theta_0|| + 2 ||theta_bar||)(1 + 1e-9) + 1e-12 at every step (Tolerance rtol "
+                  "1e-9)",
+                  "argument",
+                  "float64 round-off (module: 'round-off')"),
+        Threshold("horizon STEPS = 400", "tuned",
+                  "no stated origin in the module; a violation appearing only later would be missed; confirmed on "
+                  "seeds 1000+ (smoke)"),
+        Threshold("counterexample search of 200 (smoke) / 2,000 (full) / 5,000 (paper) examples; one counterexample "
+                  "refutes",
+                  "argument",
+                  "rule of three: no failure in N examples bounds the failure rate below 3/N at 95% "
+                  "(holds_for_all); N is set by the CPU budget"),
+        Threshold("control: factor 0, ||theta_t|| <= ||theta_0||", "argument",
+                  "the bound without its theta_bar term; any theta_0 = 0 with theta_bar != 0 refutes it, so the "
+                  "control cannot hold"),
+    ),
     tolerance=Tolerance(rtol=1e-9, note="round-off"),
 )
 ENTRY = st.integers(-30, 30).map(lambda k: k / 10)  # a decimal grid: no subnormal, ill-posed inputs

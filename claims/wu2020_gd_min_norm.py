@@ -7,7 +7,7 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from sgdcheck import Claim, Source, Tolerance, combine, holds_for_all
+from sgdcheck import Claim, Deviation, Quote, Source, Threshold, Tolerance, combine, holds_for_all
 from sgdcheck import shown
 from sgdcheck.linear import gd_limit, run_gd_least_squares
 from sgdcheck.search import search_counterexample
@@ -15,9 +15,52 @@ from sgdcheck.search import search_counterexample
 CLAIM = Claim(
     id="wu2020.gd-min-norm",
     source=Source("Wu 2020 slides", "Theorem (GD for over-parameterised linear regression)"),
+    quote=Quote("Consider the over-parameterized setting, i.e. $d > n$ and assume that $\\beta_0 = 0$. Then "
+                "$\\lim_{t \\rightarrow \\infty} \\beta_t = \\beta^*$, which is the minimum ℓ_2 -norm solution",
+                "slide \"Linear regression\", Theorem (seed 004, line 98; the general limit V Sigma^-1 U^T y + "
+                "V^perp b(0) is in the proof, line 116) (extraction glyphs restored: 'beta^$ ... given by*' read as "
+                "beta^*)"),
     statement="GD on least squares with d > n converges to V S^-1 U^T y + (projection of beta_0 on the null "
               "space of X); from beta_0 = 0 this is the minimum-norm solution.",
-    paper={"limit": "V S^-1 U^T y + P_null beta_0"},
+    paper={"limit": "V S^-1 U^T y + V^perp b(0) (P_null beta_0 in this module's notation)"},
+    deviations=(
+        Deviation("optimizer",
+                  "the theorem is about discrete GD, eq. (2) (line 94), with eta unspecified, and its proof and "
+                  "general limit (lines 104-116) use continuous GD; here discrete eq. (2) at the single step size "
+                  "eta = 1/lambda_max(X X^T/n); step sizes near 2/lambda_max are never tried",
+                  "no reason given; the limit is the same for every stable eta"),
+        Deviation("data",
+                  "the source allows any X in R^{n x d} with d > n; here X = sqrt(n) U diag(s) V^T with s in [1, 3] "
+                  "(full row rank, condition number <= 3) and y, beta_0 entries in [-3, 3]; rank-deficient and "
+                  "ill-conditioned X are excluded",
+                  "'well conditioned, so GD's run length is bounded' (module docstring)"),
+        Deviation("sizes",
+                  "the theorem holds for any n < d; here n in 1..5 and d in n+1..10, with 200 (smoke) / 2,000 "
+                  "(full) / 5,000 (paper) examples per search",
+                  "the search's CPU budget (not stated in the module)"),
+        Deviation("definition",
+                  "the source writes the general limit as V Sigma^-1 U^T y + V^perp b(0) (proof, line 116, "
+                  "continuous time); here X^+ y + P_null beta_0 with P_null beta_0 = beta_0 - X^+ X beta_0",
+                  "an equivalent rewrite: V^perp b(0) = V^perp V^perp^T beta_0"),
+        Deviation("scope",
+                  "the theorem assumes beta_0 = 0; the test also checks arbitrary beta_0 against the proof's "
+                  "general limit (line 116): an extension, not a loss",
+                  "the proof states the general limit; kept as a second part of the verdict"),
+    ),
+    thresholds=(
+        Threshold("max |beta_T - predicted| <= 1e-8 max(1, max |beta_T|) (Tolerance atol 1e-8)", "argument",
+                  "GD is run until the slowest row-space direction has contracted by 1e-14; what remains is float64 "
+                  "round-off"),
+        Threshold("steps = ceil(log 1e-14 / log(1 - eta lambda_min(X X^T/n))) + 10 (10 when the contraction <= "
+                  "1e-12)",
+                  "argument",
+                  "the steps for the slowest direction to shrink by 1e-14, plus a margin of 10"),
+        Threshold("counterexample searches of 200 (smoke) / 2,000 (full) / 5,000 (paper) examples; one "
+                  "counterexample refutes",
+                  "argument",
+                  "rule of three: no failure in N examples bounds the failure rate below 3/N at 95% "
+                  "(holds_for_all); N is set by the CPU budget"),
+    ),
     tolerance=Tolerance(atol=1e-8, note="max |beta_T - predicted| after the contraction reaches 1e-14"),
 )
 ENTRY = st.floats(-3, 3, allow_nan=False, width=64)

@@ -7,7 +7,7 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from sgdcheck import Claim, Source, combine, holds_for_all, proportion
+from sgdcheck import Claim, Deviation, Quote, Source, Threshold, combine, holds_for_all, proportion
 from sgdcheck import shown
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.landscapes import _as_points
@@ -18,9 +18,82 @@ from sgdcheck.stability import preconditioned_gd_rate, preconditioned_sharpness
 CLAIM = Claim(
     id="wu2020.quasi-newton",
     source=Source("Wu 2020 slides", "Extension: Quasi-Newton Method"),
+    quote=Quote("whose stability condition is $\\lambda_{\\max}(D^{-1}H) \\leq 2/\\eta$. For algorithms $D \\approx "
+                "H$, we have almost all the minima can be selected as long as $\\eta \\leq 2$.",
+                "slide \"Extension: Quasi-Newton Method\" (seed 004, line 814; repeated at lines 822 and 835; the "
+                "same in prose in seed 003 fulltext, Sec. 5, lines 590-596)"),
     statement="x <- x - eta D^-1 grad f is linearly stable at a minimum iff lambda_max(D^-1 H) <= 2/eta; "
               "for D ~ H almost every minimum is stable as long as eta <= 2.",
     paper={"stability": "lambda_max(D^-1 H) <= 2/eta", "D ~ H": "almost all minima stable for eta <= 2"},
+    deviations=(
+        Deviation("optimizer",
+                  "the source means adaptive and quasi-Newton methods whose D_t changes with the iterate and the "
+                  "gradient history (L-BFGS, line 827; Wilson et al., line 842); here a fixed SPD matrix D on a "
+                  "fixed quadratic: the slide's linearised iteration only, no quasi-Newton method is run",
+                  "no reason given: to be revisited"),
+        Deviation("definition",
+                  "'D ~ H' is undefined in the source; here D = H^1/2 (I + 0.05 S) H^1/2 with S symmetric and "
+                  "||S||_2 = 1, so lambda(D^-1 H) = 1/(1 + 0.05 lambda_i(S)) lies in [0.952, 1.053] for every "
+                  "sampled minimum",
+                  "no reason given for delta = 0.05"),
+        Deviation("data",
+                  "the source's minima are those of a trained loss landscape; here 500 (smoke) / 5,000 (full, "
+                  "paper) random 10-d quadratics with Hessian spectrum log-uniform in [1e-2, 1e3] and random "
+                  "eigenvectors",
+                  "no reason given"),
+        Deviation("scope",
+                  "the source says 'as long as eta <= 2'; the verdict judges only eta in {0.5, 1.0, 1.5, 1.8}: eta "
+                  "= 1.9 (73% stable at smoke) and the source's endpoint eta = 2.0 (0% stable) are recorded but not "
+                  "judged",
+                  "the module's finding: with delta = 0.05 the stable range ends at eta = 2(1 - delta) = 1.9; 'eta "
+                  "<= 2' holds only in the limit D -> H"),
+        Deviation("setup",
+                  "the source states the condition; here the 'iff' rho(I - eta D^-1 H) <= 1 <=> lambda_max(D^-1 H) "
+                  "<= 2/eta is searched on d <= 4, H = f f^T, D = g g^T + 0.1 I, entries in [-2, 2], eta in [0.01, "
+                  "3]; for SPD D this is a linear-algebra identity, so it checks the harness's functions against "
+                  "one another",
+                  "no reason given"),
+        Deviation("setup",
+                  "a second search checks the iff by simulation: 300 preconditioned GD steps from one random start, "
+                  "growth of ||H x|| (or blow-up past 1e30) against lambda_max(D^-1 H) > 2/eta, cases within 5% of "
+                  "the edge skipped",
+                  "the gradient, not ||x||, measures the distance to the set of minima when H is singular (module "
+                  "docstring)"),
+        Deviation("statistics",
+                  "the source gives no statistic for 'almost all'; here the exact (Clopper-Pearson) 95% interval of "
+                  "the stable fraction over the sampled minima must lie at or above 0.95 at each judged eta",
+                  "the harness's proportion rule"),
+    ),
+    thresholds=(
+        Threshold("stable fraction >= 0.95 at each judged eta (95% Clopper-Pearson interval)", "argument",
+                  "a reading of the source's 'almost all the minima' (seed 004 line 814), not argued in the module; "
+                  "by construction every sampled minimum is stable for eta <= 1.9, so it cannot fail on the judged "
+                  "grid"),
+        Threshold("judged eta grid {0.5, 1.0, 1.5, 1.8}; 1.9 and 2.0 recorded only", "tuned",
+                  "no stated origin; the grid stops below 1.9, where the module's own run finds 73% (smoke) and at "
+                  "2.0 0% stable; confirmed on seeds 1000+ (smoke)"),
+        Threshold("delta = 0.05 in D = H^1/2 (I + delta S) H^1/2; Hessian spectrum [1e-2, 1e3]; d = 10", "tuned",
+                  "no stated origin in the module; delta fixes where the stable range ends, 2(1 - delta) = 1.9; "
+                  "confirmed on seeds 1000+ (smoke)"),
+        Threshold("|lambda_max(D^-1 H) eta - 2| < 1e-6 counts as holding; stable iff rho(I - eta D^-1 H) <= 1 + "
+                  "1e-12",
+                  "argument",
+                  "at the boundary float64 round-off decides, not the theorem (module comment)"),
+        Threshold("simulation: 300 steps; cases with |lambda_max eta/2 - 1| < 0.05 skipped; growth = ||H x_300|| > "
+                  "||H x_0|| + 1e-12 or a blow-up past 1e30",
+                  "argument",
+                  "outside a 5% band the edge mode's factor |1 - eta lambda| is >= 1.1 if unstable and every mode's "
+                  "is < 1 if stable, so 300 steps separate the two far beyond round-off (implied, not stated in the "
+                  "module)"),
+        Threshold("counterexample searches: 300 (smoke) / 3,000 (full) / 10,000 (paper) examples for the iff, a "
+                  "third of that for the simulation; one counterexample refutes",
+                  "argument",
+                  "rule of three: no failure in N examples bounds the failure rate below 3/N at 95% "
+                  "(holds_for_all); N is set by the CPU budget"),
+        Threshold("control: stable fraction >= 0.95 at eta = 2.5", "argument",
+                  "the claim mirrored past its boundary; with delta = 0.05, lambda_max(D^-1 H) >= 1/1.05 > 2/2.5 "
+                  "for every minimum, so the control cannot hold whatever the data"),
+    ),
 )
 ENTRY = st.floats(-2, 2, allow_nan=False, width=64)
 

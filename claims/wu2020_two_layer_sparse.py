@@ -9,7 +9,7 @@ one or two neurons carrying the function (quenching-activation); GD on f = (1/m)
 """
 import numpy as np
 
-from sgdcheck import Claim, Source, at_least, at_most, combine, precondition
+from sgdcheck import Claim, Deviation, Quote, Source, Threshold, at_least, at_most, combine, precondition
 from sgdcheck import shown
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.population import effective_neurons, train_population_gd
@@ -17,10 +17,68 @@ from sgdcheck.population import effective_neurons, train_population_gd
 CLAIM = Claim(
     id="wu2020.two-layer-sparse",
     source=Source("Wu 2020 lectures", "GD for two-layer nets, single-neuron target; comparison of two scalings"),
+    quote=Quote("The final NN solution is very sparse, and only one neuron contributes to the model in this case. "
+                "... GD-conventional to pick up sparse solution, while GD-MF does not.",
+                "slide \"Single neuron: f*(x) = sigma(x_1)\", Observation (seed 004, line 309; m = 200, d = 100 at "
+                "line 303) and slide \"Comparison between two scalings\" (seed 004, line 484)"),
     statement="Conventional-scaling GD on a two-layer ReLU net learning relu(x_1) ends with a few active neurons; "
               "mean-field GD reaches the same risk without sparsifying.",
-    paper={"conventional, m = 200, d = 100": "very sparse: one or two neurons contribute",
+    paper={"conventional, m = 200, d = 100": "very sparse: only one neuron contributes",
            "mean-field": "does not pick a sparse solution"},
+    deviations=(
+        Deviation("loss",
+                  "eq. 15 (line 292) gives k = |b||b'|(sin theta + (pi - theta) cos theta) with no constant; the "
+                  "module divides by 2 pi d, the kernel for x uniform on S^{d-1}",
+                  "correct for the sphere (sgdcheck.population docstring); it rescales risk and time only"),
+        Deviation("optimizer",
+                  "gradient flow, eqs. 6-7 (conventional) and eq. 18 (mean-field, with a 1/(mn) factor); here "
+                  "discrete GD on the exact population risk with step 2, and step 2m under mean-field scaling",
+                  "'the same path on the neurons' time scale' (module notes, population docstring)"),
+        Deviation("setup",
+                  "a_j(0) ~ N(0, beta^2) with beta unspecified (eq. 8, line 253); here beta = 1/sqrt(m) "
+                  "(conventional) and 1 (mean-field), b_j(0) ~ N(0, I/d)",
+                  "no reason given"),
+        Deviation("sizes",
+                  "m = 200, d = 100 (line 303); here m = 100, d = 50 at smoke and m = 200, d = 100 at full and "
+                  "paper; the smoke record is still keyed 'conventional, m = 200, d = 100'",
+                  "the CPU budget of the smoke scale (not stated in the module)"),
+        Deviation("setup",
+                  "the source shows the 'convergent solution' (line 303); here a fixed 2,000 (smoke) / 6,000 (full) "
+                  "/ 20,000 (paper) steps, with relative risk R/E[f*^2] < 1e-3 in every run as a precondition",
+                  "no reason given"),
+        Deviation("definition",
+                  "sparsity is read by eye from a plot of neuron magnitudes (line 303; magnitude undefined in the "
+                  "seed); here the participation number (sum w)^2/sum w^2 with w_j = c |a_j| |b_j|",
+                  "defined in the module's notes; no reason for the choice"),
+        Deviation("threshold",
+                  "'only one neuron contributes' (line 309; 'only two neurons', line 328) is loosened to a mean "
+                  "participation of at most 3; 'does not pick up sparse solution' (line 484) is read as at least "
+                  "m/10",
+                  "no reason given"),
+        Deviation("scope",
+                  "the source's comparison of scalings (lines 468-486) sits beside finite-data generalisation "
+                  "figures; here n = infinity only, and 'reaches the same risk' is a common precondition (risk < "
+                  "1e-3), not a comparison of the risks",
+                  "no reason given"),
+        Deviation("statistics",
+                  "the source shows one run; here 5 (smoke) / 10 (full) / 5 (paper) seeds judged on the 95% Student "
+                  "t interval of the mean participation, so single seeds above 3 can pass (3.83 in a full run)",
+                  "the harness's at_most / at_least rules"),
+    ),
+    thresholds=(
+        Threshold("mean participation number, conventional scaling, <= 3 (FEW; 95% t interval)", "tuned",
+                  "no stated origin; looser than the source's 'one' (line 309) or 'two' (line 328) neurons; "
+                  "measured 1.24 (smoke); confirmed on seeds 1000+ (smoke)"),
+        Threshold("mean participation number, mean-field scaling, >= m/10 (95% t interval)", "tuned",
+                  "no stated origin; measured 23.6 of 100 (smoke); confirmed on seeds 1000+ (smoke)"),
+        Threshold("precondition: relative risk R/E[f*^2] < 1e-3 (RISK_GOAL) in every run of both scalings", "tuned",
+                  "no stated origin; confirmed on seeds 1000+ (smoke)"),
+        Threshold("step size LR = 2 (mean-field 2m); 2,000 (smoke) / 6,000 (full) / 20,000 (paper) steps", "tuned",
+                  "no stated origin; confirmed on seeds 1000+ (smoke)"),
+        Threshold("control: mean participation, mean-field scaling, <= 3", "argument",
+                  "the claim's FEW applied to the mean-field runs: whenever part 2 replicates (>= m/10 >= 10) the "
+                  "control is refuted"),
+    ),
     notes="Exact population risk for x uniform on the sphere (arc-cosine kernel, no sampling). Neuron magnitude "
           "c |a_j| |b_j|; sparsity is the participation number (sum w)^2 / sum w^2 (m for equal neurons, 1 for one). "
           "'A few' = at most 3; 'not sparse' = at least m / 10. Both scalings must fit: relative risk "

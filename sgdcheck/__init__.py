@@ -1,8 +1,8 @@
 """sgdcheck: the claims of SGD's implicit-bias theory as executable, falsifiable checks.
 
 Public API, grouped:
-- declaring claims and evidence: Claim, Source, Tolerance, Evidence, known_refutation,
-  known_inconclusive
+- declaring claims and evidence: Claim, Source, Quote, Deviation, Threshold, Tolerance, Evidence,
+  known_refutation, known_inconclusive
 - statistics and verdicts: Verdict, Interval, mean_interval, binomial_interval, slope_interval,
   correlation_interval, within, at_most, at_least, effect, proportion, holds_for_all, equals, holds,
   precondition, combine
@@ -12,7 +12,7 @@ Public API, grouped:
 - scales: Scale, SCALES, get_scale
 - errors: SgdcheckError and its subclasses
 """
-from .claim import Claim, Source, Tolerance
+from .claim import Claim, Deviation, Quote, Source, Threshold, Tolerance
 from .errors import (ClaimDeclarationError, ClaimInconclusive, ClaimRefuted, InvalidArgumentError,
                      NegativeControlFailed, ReportError, SgdcheckError)
 from .evidence import Evidence, known_inconclusive, known_refutation
@@ -27,7 +27,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     # declaring claims and their evidence
-    "Claim", "Source", "Tolerance", "Evidence", "known_refutation", "known_inconclusive",
+    "Claim", "Source", "Quote", "Deviation", "Threshold", "Tolerance", "Evidence", "known_refutation", "known_inconclusive",
     # statistics and verdicts
     "Verdict", "Interval", "mean_interval", "binomial_interval", "slope_interval", "correlation_interval", "within", "at_most", "at_least", "effect", "proportion",
     "holds_for_all", "holds", "equals", "precondition", "combine",

@@ -5,10 +5,10 @@ import pytest
 pytest_plugins = ["pytester"]
 
 CLAIM_MODULE = '''
-from sgdcheck import Claim, Source, known_refutation
+from sgdcheck import Claim, Quote, Source, known_refutation
 from sgdcheck.stats import holds
 
-CLAIM = Claim(id="demo2020.{name}", source=Source("Demo 2020", "Eq. 1"), statement="{name}")
+CLAIM = Claim(id="demo2020.{name}", source=Source("Demo 2020", "Eq. 1"), quote=Quote("it holds", "Eq. 1"), statement="{name}")
 
 {marker}
 def test_claim(scale, evidence):
@@ -101,10 +101,10 @@ def test_a_claim_without_source_is_a_collection_error_and_writes_no_report(pytes
 
 
 UNDECIDED_MODULE = '''
-from sgdcheck import Claim, Source, combine, known_inconclusive, mean_interval
+from sgdcheck import Claim, Quote, Source, combine, known_inconclusive, mean_interval
 from sgdcheck.stats import at_least, holds
 
-CLAIM = Claim(id="demo2020.undecided", source=Source("Demo 2020", "Eq. 2"), statement="undecided")
+CLAIM = Claim(id="demo2020.undecided", source=Source("Demo 2020", "Eq. 2"), quote=Quote("undecided", "Eq. 2"), statement="undecided")
 
 {marker}
 def test_claim(scale, evidence):
@@ -199,10 +199,10 @@ def test_each_xdist_worker_takes_its_own_gpu_on_a_machine_of_several():
 
 def test_a_claim_test_that_never_concludes_fails_saying_so(pytester):
     pytester.makepyfile(test_silent='''
-from sgdcheck import Claim, Source, known_refutation
+from sgdcheck import Claim, Quote, Source, known_refutation
 from sgdcheck.stats import holds
 
-CLAIM = Claim(id="demo2020.silent", source=Source("Demo 2020", "Eq. 1"), statement="silent")
+CLAIM = Claim(id="demo2020.silent", source=Source("Demo 2020", "Eq. 1"), quote=Quote("it holds", "Eq. 1"), statement="silent")
 
 def test_claim(scale, evidence):
     verdict = holds(False, "main")          # refuted, and never reported

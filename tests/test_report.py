@@ -372,3 +372,21 @@ def test_diff_output_to_a_folder_is_a_clear_error(tmp_path, capsys):
     report.write(tmp_path, _header(tmp_path), [_payload("a2020.one")])
     assert cli.main(["diff", str(tmp_path), str(tmp_path), "--output", str(tmp_path)]) == 2
     assert "cannot write --output" in capsys.readouterr().err
+
+
+def test_reports_show_the_quote_the_deviations_and_where_thresholds_come_from(tmp_path, capsys):
+    payload = _payload("a2020.faithful")
+    payload.update(quote={"text": "GD selects the sharpest minimum", "where": "Sec. 4.1"},
+                   deviations=[{"aspect": "sizes", "differs": "widths 500 in the paper, 100 here", "why": "CPU"}],
+                   thresholds=[{"what": "ratio >= 0.8", "origin": "source", "reason": "Table 2"}])
+    report.write(tmp_path, _header(tmp_path), [payload, _payload("a2020.older")])
+    text = (tmp_path / "latest.md").read_text()
+    assert "**In its words:** “GD selects the sharpest minimum” (Sec. 4.1)" in text
+    assert "How the test differs from the source (1)" in text and "sizes: widths 500 in the paper, 100 here" in text
+    assert "ratio >= 0.8: the source's own number: Table 2" in text
+    row = next(line for line in text.splitlines() if line.startswith("| [a2020.faithful]"))
+    assert row.split("|")[3].strip() == "1"
+    assert "How the test differs from the source (1)" in (tmp_path / "index.html").read_text()
+    assert cli.main(["deviations", str(tmp_path)]) == 0
+    page = capsys.readouterr().out
+    assert "| a2020.faithful | ✅ replicated | 1 | 1 | sizes |" in page and "made before the claim declared" in page

@@ -101,10 +101,10 @@ def test_train_planned_trains_only_what_is_missing(tmp_path):
 
 NETWORK_CLAIM = '''
 import pytest
-from sgdcheck import Claim, Source, holds
+from sgdcheck import Claim, Quote, Source, holds
 from sgdcheck.runs import RunConfig, cached_run, is_done
 
-CLAIM = Claim(id="demo2020.trained", source=Source("Demo 2020", "Sec. 1"), statement="trained")
+CLAIM = Claim(id="demo2020.trained", source=Source("Demo 2020", "Sec. 1"), quote=Quote("trained", "Sec. 1"), statement="trained")
 CONFIGS = [RunConfig(dataset="digits", n=60, model="fnn", model_options=(("inputs", 64), ("hidden", (8,))),
                      lr=0.5, max_steps=20, eval_every=5, seed=s) for s in (0, 1)]
 

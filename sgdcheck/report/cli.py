@@ -7,16 +7,21 @@ from pathlib import Path
 
 from ..errors import ReportError
 from . import diff
-from .results import merge_reports, redraw
+from .fidelity import fidelity_page
+from .results import load, merge_reports, redraw
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["diff"]:
         return diff_main(argv[1:])
+    if argv[:1] == ["deviations"]:
+        return deviations_main(argv[1:])
     parser = argparse.ArgumentParser(prog="sgdcheck-report",
                                      description="Redraw a replication report (Markdown, HTML dashboard and figures) "
-                                                 "from its JSON. 'sgdcheck-report diff OLD NEW' compares two reports.")
+                                                 "from its JSON. 'sgdcheck-report diff OLD NEW' compares two reports; "
+                                                 "'sgdcheck-report deviations [DIR]' lists every claim with how its test "
+                                                 "differs from its source.")
     parser.add_argument("report_dir", nargs="?", default="reports")
     parser.add_argument("--merge", metavar="OTHER",
                         help="first fold the report in OTHER (a report folder, e.g. one written on another machine, "
@@ -60,6 +65,31 @@ def diff_main(argv: list[str]) -> int:
                   file=sys.stderr)
             return 2
     return status
+
+
+def deviations_main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="sgdcheck-report deviations",
+                                     description="Every claim of a report with its quote, its deviations from the source "
+                                                 "and where its thresholds come from, on one Markdown page.")
+    parser.add_argument("report", nargs="?", default="reports", help="a report folder or latest.json file")
+    parser.add_argument("--output", help="write the page to this file instead of printing it")
+    args = parser.parse_args(argv)
+    path = Path(args.report)
+    try:
+        text = fidelity_page(load(path if path.is_file() else path / "latest.json"))
+    except ReportError as error:
+        print(f"sgdcheck-report deviations: {error}", file=sys.stderr)
+        return 2
+    if not args.output:
+        print(text)
+        return 0
+    try:
+        Path(args.output).write_text(text + "\n")
+    except OSError as error:
+        print(f"sgdcheck-report deviations: cannot write --output {args.output}: {error.strerror or error}",
+              file=sys.stderr)
+        return 2
+    return 0
 
 
 if __name__ == "__main__":

@@ -17,7 +17,8 @@ from ..stats import INCONCLUSIVE, REFUTED, REPLICATED
 from .entries import figures, is_known, section, table_rows
 from .markdown import LEGEND, decisions, run_line, totals_line
 from .provenance import foreign_runs
-from .text import anchor, decision_text, headline, margin_text, plain, sampling_text, short
+from .text import (anchor, decision_text, deviation_count, deviation_lines, headline, margin_text, plain, quote_text,
+                   sampling_text, short, threshold_lines)
 
 COLOURS = {REPLICATED: "#1a7f37", REFUTED: "#cf222e", INCONCLUSIVE: "#9a6700"}
 LABELS = {REPLICATED: "replicated", REFUTED: "refuted", INCONCLUSIVE: "inconclusive"}
@@ -145,7 +146,8 @@ def _seed_checks(entry: dict) -> str:
 
 
 def _table(claims: list[dict], trends: dict) -> str:
-    head = ("<table id=claims><thead><tr><th>claim</th><th>source</th><th>scale</th><th>verdict</th><th>margin</th>"
+    head = ("<table id=claims><thead><tr><th>claim</th><th>source</th><th title='ways the test differs from its "
+            "source'>deviations</th><th>scale</th><th>verdict</th><th>margin</th>"
             "<th>negative control</th><th>control margin</th><th>other seeds</th><th>measured</th><th>paper</th>"
             "<th>trend</th></tr></thead><tbody>")
     rows = []
@@ -158,7 +160,7 @@ def _table(claims: list[dict], trends: dict) -> str:
             f"<tr data-verdict={c['verdict']} data-section='{escape(section(c['id']))}' data-scale='{escape(c['scale'])}'"
             f" data-anchor='{a}'><td><a href='#claim-{a}' onclick=\"document.getElementById('claim-{a}')"
             f".scrollIntoView();return false;\">{escape(c['id'])}</a></td><td>{escape(c['source'])}</td>"
-            f"<td>{escape(c['scale'])}</td><td>{_verdict(c['verdict'], is_known(c))}</td>"
+            f"<td>{escape(deviation_count(c))}</td><td>{escape(c['scale'])}</td><td>{_verdict(c['verdict'], is_known(c))}</td>"
             f"<td>{escape(margin_text(c.get('decision')))}</td><td>{_verdict(c['negative_control']['verdict'])}</td>"
             f"<td>{escape(margin_text(c['negative_control'].get('decision')))}</td>"
             f"<td>{_seed_checks(c)}</td><td>{escape(headline(c, 'measured'))}</td>"
@@ -169,7 +171,9 @@ def _table(claims: list[dict], trends: dict) -> str:
 def _section(c: dict, run: dict, trend: list[dict]) -> str:
     a = anchor(c["id"])
     parts = [f"<section class=claim id='claim-{a}'><h2>{escape(c['id'])}</h2>",
-             f"<p><b>Source:</b> {escape(c['source'])}<br><b>Statement:</b> {escape(c['statement'])}<br>"
+             f"<p><b>Source:</b> {escape(c['source'])}<br>"
+             + (f"<b>In its words:</b> {escape(quote_text(c))}<br>" if quote_text(c) else "")
+             + f"<b>Statement:</b> {escape(c['statement'])}<br>"
              f"<b>Verdict:</b> {_verdict(c['verdict'], is_known(c))}: {escape(c['reason'])}"]
     for key, label in (("known_refutation", "Known refutation"), ("known_inconclusive", "Known inconclusive")):
         if c.get(key):
@@ -192,6 +196,12 @@ def _section(c: dict, run: dict, trend: list[dict]) -> str:
                  + "".join(f"<tr><td>{escape(str(k))}</td><td>{escape(short(plain(p), 200))}</td>"
                            f"<td>{escape(short(plain(m), 300))}</td></tr>" for k, p, m in table_rows(c))
                  + "</tbody></table>")
+    if c.get("deviations"):
+        parts.append(f"<h3>How the test differs from the source ({len(c['deviations'])})</h3><ul>"
+                     + "".join(f"<li>{escape(line)}</li>" for line in deviation_lines(c)) + "</ul>")
+    if c.get("thresholds"):
+        parts.append("<h3>Where the thresholds come from</h3><ul>"
+                     + "".join(f"<li>{escape(line)}</li>" for line in threshold_lines(c)) + "</ul>")
     if c["findings"]:
         parts.append("<h3>Findings</h3><ul>" + "".join(f"<li>{escape(f)}</li>" for f in c["findings"]) + "</ul>")
     if c.get("notes"):

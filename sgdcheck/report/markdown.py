@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from .entries import figures, is_known, table_rows
 from .provenance import foreign_runs
-from .text import (VERDICT_MARK, anchor, decision_text, headline, margin_text, plain, sampling_text,
-                   seed_checks_text, short)
+from .text import (VERDICT_MARK, anchor, decision_text, deviation_count, deviation_lines, headline, margin_text,
+                   plain, quote_text, sampling_text, seed_checks_text, short, threshold_lines)
 
 LEGEND = ("Verdicts are computed from the measurements by `sgdcheck.stats`; each claim's negative control "
           "(the same experiment with a deliberately wrong prediction) must come out refuted. *Margin*: how far "
@@ -33,13 +33,14 @@ def markdown(report: dict) -> str:
     runs = report["runs"]
     lines = ["# sgdcheck replication report", "", run_line(runs[report["latest_run"]]), "", LEGEND, "",
              *_provenance_notes(report),
-             "| claim | source | verdict | margin | negative control | control margin | other seeds | measured | paper "
-             "| time (s) |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "| claim | source | deviations | verdict | margin | negative control | control margin | other seeds | measured "
+             "| paper | time (s) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for c in report["claims"].values():
         verdict = VERDICT_MARK[c["verdict"]] + (" (known)" if is_known(c) else "")
         lines.append(
-            f"| [{c['id']}](#{anchor(c['id'])}) | {c['source']} | {verdict} | {margin_text(c.get('decision'))} | "
+            f"| [{c['id']}](#{anchor(c['id'])}) | {c['source']} | {deviation_count(c)} | {verdict} | "
+            f"{margin_text(c.get('decision'))} | "
             f"{VERDICT_MARK[c['negative_control']['verdict']]} | "
             f"{margin_text(c['negative_control'].get('decision'))} | {seed_checks_text(c)} | "
             f"{headline(c, 'measured')} | {headline(c, 'paper')} | {c['duration_s']:.1f} |")
@@ -51,7 +52,9 @@ def markdown(report: dict) -> str:
 
 def _section(c: dict, run: dict) -> list[str]:
     lines = [f"## {c['id']}", "",
-             f"**Source:** {c['source']}  ", f"**Statement:** {c['statement']}  ",
+             f"**Source:** {c['source']}  ",
+             *([f"**In its words:** {quote_text(c)}  "] if quote_text(c) else []),
+             f"**Statement:** {c['statement']}  ",
              f"**Verdict:** {VERDICT_MARK[c['verdict']]}: {c['reason']}  "]
     if c.get("known_refutation"):
         lines.append(f"**Known refutation:** {c['known_refutation']}  ")
@@ -71,6 +74,11 @@ def _section(c: dict, run: dict) -> list[str]:
         "| quantity | paper | measured |", "|---|---|---|",
         *[f"| {key} | {_cell(paper, 120)} | {_cell(measured, 200)} |" for key, paper, measured in table_rows(c)],
     ]
+    if c.get("deviations"):
+        lines += ["", f"**How the test differs from the source ({len(c['deviations'])}):**",
+                  *[f"- {line}" for line in deviation_lines(c)]]
+    if c.get("thresholds"):
+        lines += ["", "**Where the thresholds come from:**", *[f"- {line}" for line in threshold_lines(c)]]
     if c["findings"]:
         lines += ["", "**Findings:**", *[f"- {f}" for f in c["findings"]]]
     if c.get("notes"):

@@ -73,7 +73,10 @@ def claim_entries(payloads: list[dict], run_id: str) -> dict[str, dict]:
         entries[claim_id] = {
             "id": claim_id,
             "source": first["source"],
+            "quote": first.get("quote"),
             "statement": first["statement"],
+            "deviations": first.get("deviations"),           # None: made before claims declared them
+            "thresholds": first.get("thresholds"),
             "verdict": main.verdict,
             "reason": main.reason,
             "decision": main.as_dict(),

@@ -67,6 +67,30 @@ def sampling_text(entry: dict) -> str:
     return "; ".join(f"{name}: {SAMPLINGS.get(name, name)}" for name in entry.get("sampling") or ())
 
 
+def quote_text(entry: dict) -> str:
+    """'“the source's words” (where)', or '' for an entry made before claims quoted their sources."""
+    quote = entry.get("quote") or {}
+    return f"“{quote['text']}” ({quote['where']})" if quote.get("text") else ""
+
+
+def deviation_lines(entry: dict) -> list[str]:
+    """'aspect: how it differs (why)' for each way the test differs from its source."""
+    return [f"{d['aspect']}: {d['differs']} (why: {d['why']})" for d in entry.get("deviations") or ()]
+
+
+def threshold_lines(entry: dict) -> list[str]:
+    """'what: origin, reason' for each number that decides the verdict."""
+    from ..claim import THRESHOLD_ORIGINS
+
+    return [f"{t['what']}: {THRESHOLD_ORIGINS.get(t['origin'], t['origin'])}: {t['reason']}"
+            for t in entry.get("thresholds") or ()]
+
+
+def deviation_count(entry: dict) -> str:
+    """How many deviations an entry lists ('—' for an entry made before they were declared)."""
+    return str(len(entry["deviations"])) if entry.get("deviations") is not None else "—"
+
+
 def seed_checks_text(entry: dict) -> str:
     checks = entry.get("seed_checks") or []
     if not checks:
