@@ -1,14 +1,15 @@
-"""Adjudicating the report's finding that natural- and random-label minima are equally flat.
+"""Adjudicating the report's finding that natural- and random-label minima show no heavy flatness difference.
 
 Team-13 report (seed 000), Sec. 2.3: from three-point interpolation plots w = l1 w1 + l2 w2 + l3 w3 of
-three SGD minima, the report saw no flatness difference between natural and random labels, contrary to
-Poggio & Liao. Adjudicated with the flatness-radius test over seeds (all parameters) and the same
-three-point surfaces, drawn for both label kinds.
+three SGD minima, the report saw no "heavy flatness differentials as on the article", i.e. nothing of the size
+of Poggio & Liao's Table 1 (natural/random radius ratios 1.6 to 6.6). Adjudicated with the flatness-radius
+test over seeds (all parameters): the natural/random ratio lies below the smallest ratio of Table 1; the
+rival is Poggio & Liao's, a ratio of Table 1's size. The three-point surfaces are drawn for both label kinds.
 """
 import numpy as np
 import pytest
 
-from sgdcheck import Claim, Deviation, Quote, Source, Threshold, at_most, combine, effect, known_refutation, shown
+from sgdcheck import Claim, Deviation, Quote, Source, Threshold, at_least, at_most, combine, shown
 from sgdcheck.curvature import mse_loss
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.geometry import flatness_radius, simplex_surface
@@ -22,22 +23,22 @@ CLAIM = Claim(
     quote=Quote("For this purpose we plot “three-point interpolation”. (see Figure 6 and 7). These results don’t "
                 "show any heavy flatness differentials as on the article.",
                 "Sec. 2.3, Fig. 6-7 (seed 000, line 105; Sec. 3, line 125)"),
-    statement="SGD minima for natural and for random labels are equally flat (no flatness difference in "
-              "three-point interpolation plots).",
-    paper={"flatness difference": "no heavy flatness differentials as on the article (three-point plots; seed 000, "
-                                  "line 105)",
-           "Poggio & Liao": "natural-label minima flatter (Table 1)"},
+    statement="SGD minima for natural and for random labels show no flatness difference as large as Poggio & "
+              "Liao's Table 1: the natural/random ratio of flatness radii lies below Table 1's smallest ratio (1.6).",
+    paper={"flatness difference": "no heavy flatness differentials as on the article (three-point plots)",
+           "Poggio & Liao": "natural-label minima flatter by 1.6x to 6.6x (Table 1)"},
     deviations=(
         Deviation("definition",
                   "the report reads three-point interpolation plots w = l1 w1 + l2 w2 + l3 w3 by eye (lines "
                   "101-105); here the verdict is the Poggio & Liao flatness radius (seed 001, eq. 11, line 331); "
                   "the surfaces are drawn but do not enter the verdict",
                   "adjudicate with the radius test and proper statistics (docstring)"),
-        Deviation("smallest effect",
-                  "the report claims no 'heavy flatness differentials as on the article' (Table 1 ratios 1.6-6.6); "
-                  "here 'equally flat' = equivalence of the per-seed log radius ratio within +-log 1.1 (10%)",
-                  "notes: 'Table 1's ratios are 1.6 to 6.6, and the radius is a mean over 20 directions whose "
-                  "seed-to-seed spread is a few percent', which argues for a band near Table 1's sizes, not 10%"),
+        Deviation("threshold",
+                  "the report claims no 'heavy flatness differentials as on the article' without a number; here "
+                  "'heavy, as on the article' is the smallest natural/random ratio of Table 1 (1.6, CIFAR-10 top "
+                  "layer), and the claim is that the measured ratio lies below it",
+                  "the most lenient reading for Poggio & Liao: every ratio of Table 1 is at least 1.6 (all "
+                  "parameters: 3.0 and 6.6)"),
         Deviation("data",
                   "the report uses CIFAR-10 and MNIST (line 101; Fig. 6 'Cifar-10', Fig. 7 'MNIST'); here "
                   "FashionMNIST, the first 500 (smoke) / 1000 (full) training images",
@@ -74,11 +75,9 @@ CLAIM = Claim(
                   "the harness's convention for paired effects; the CPU budget of the smoke and full scales"),
     ),
     thresholds=(
-        Threshold("smallest effect +-log 1.1 = 0.0953 on log(radius natural / radius random) (effect 'none')",
-                  "tuned",
-                  "the stated argument cites Table 1's 1.6-6.6, which would put 'heavy' near log 1.6; the earlier "
-                  "full run used +-0.05, changed to log 1.1 after it; measured 1.25x; at smoke n=3 the 95% "
-                  "half-width 0.105 > 0.095, so replication was impossible; confirmed on seeds 1000+ (smoke)"),
+        Threshold("log(radius natural / radius random) <= log 1.6 (at_most)", "source",
+                  "Table 1's smallest natural/random ratio, 19.5 / 12.1 = 1.6 (CIFAR-10 top layer; seed 001, lines "
+                  "290-294)"),
         Threshold("eps = 0.05 (flatness radius)", "source",
                   "Poggio & Liao's 'increased by eps (0.05)' (seed 001, line 288), but applied here to MSE"),
         Threshold("directions = 20 per radius", "tuned",
@@ -86,18 +85,18 @@ CLAIM = Claim(
                   "1000+ (smoke)"),
         Threshold("precondition: every run reaches mean loss 1e-3 and zero training error", "argument",
                   "a mean loss of 1e-3 can leave one of 1000 random labels unfit (setups.py)"),
-        Threshold("confidence 0.95 (Student t; 97.5% for the two-sided refutation of 'none')", "argument",
-                  "statistical convention: a true effect of 0 is refuted with probability <= 2.5% "
-                  "(sgdcheck.stats.effect)"),
-        Threshold("control: log ratio <= -log 2 (random-label minima at least twice as flat)", "tuned",
-                  "no stated origin; no one (neither Poggio & Liao nor the report) predicts this, so it can only be "
-                  "refuted; confirmed on seeds 1000+ (smoke)"),
+        Threshold("confidence 0.95 (Student t)", "argument",
+                  "statistical convention: each false verdict at the bound <= 2.5% (docs/error-rates.md)"),
+        Threshold("control: log ratio >= log 1.6 (Poggio & Liao: a difference of Table 1's size)", "source",
+                  "the same smallest Table 1 ratio, as the rival paper's prediction"),
     ),
-    notes="'Equally flat': the per-seed log ratio of mean flatness radii (eps = 0.05, 20 directions, all "
-          "parameters) is shown to lie within +-log 1.1 (equivalence). The three-point surfaces are drawn for both "
-          "label kinds. Smallest effect that counts: a 10% difference of the radius (log ratio log 1.1): Table 1's ratios are 1.6 to 6.6, and the radius is a mean over 20 directions whose seed-to-seed spread is a few percent.",
+    notes="The per-seed log ratio of mean flatness radii (eps = 0.05, 20 directions, all parameters) against the "
+          "smallest ratio of Poggio & Liao's Table 1. Before this restatement the claim was tested as exact "
+          "equivalence within +-10% and came out refuted on a measured ratio of 1.25 (a real but small difference): "
+          "stricter than the report's 'heavy ... as on the article'. The three-point surfaces are drawn for both "
+          "label kinds.",
 )
-SMALLEST = float(np.log(1.1))
+TABLE_1_SMALLEST = float(np.log(19.5 / 12.1))       # natural / random radius, CIFAR-10 top layer: 1.6
 
 
 def _runs(scale, device, fraction):
@@ -114,9 +113,6 @@ def planned_runs(scale, device):
 
 @pytest.mark.gpu
 @pytest.mark.xdist_group("fashion-sgd")
-@known_refutation("refuted: over all parameters natural-label minima have a ~24% larger flatness radius than "
-                  "random-label ones in every seed; a three-point plot through minima of different seeds crosses "
-                  "high barriers for both label kinds, so it cannot show the difference")
 def test_flatness_labels_adjudicated(scale, device, evidence):
     evidence.device = device
     runs = {"natural": _runs(scale, device, 0.0), "random": _runs(scale, device, 1.0)}
@@ -140,10 +136,14 @@ def test_flatness_labels_adjudicated(scale, device, evidence):
                                               f"ordering natural > random in {sum(r > 0 for r in ratios)}/{len(ratios)} "
                                               f"seeds")})
     evidence.detail(radii=radii, loss_at_simplex_centre=centre)
-    verdict = combine([effect(ratios, SMALLEST, "none", what="log(radius natural / radius random)")],
-                      preconditions=[trained])
-    control = combine([at_most(ratios, -np.log(2), what="log(radius natural / radius random)")],
-                      preconditions=[trained])
+    what = "log(radius natural / radius random)"
+    verdict = combine([at_most(ratios, TABLE_1_SMALLEST, what=what)], preconditions=[trained])
+    control = combine([at_least(ratios, TABLE_1_SMALLEST, what=what)], preconditions=[trained])
+    if np.mean(ratios) > 0:
+        evidence.finding(f"Natural-label minima are flatter than random-label ones in "
+                         f"{sum(r > 0 for r in ratios)}/{len(ratios)} seeds (ratio {np.exp(np.mean(ratios)):.2f}): a "
+                         f"real difference in Poggio & Liao's direction, but below every ratio of their Table 1 "
+                         f"(1.6 to 6.6), which is what the report's 'no heavy differentials as on the article' says.")
     panels = []
     low = float(min(np.log10(v[1]).min() for v in surfaces.values()))
     high = float(max(np.log10(v[1]).max() for v in surfaces.values()))
@@ -156,4 +156,5 @@ def test_flatness_labels_adjudicated(scale, device, evidence):
     evidence.figure("simplex", figure(f"Three-point surfaces w = l1 w1 + l2 w2 + l3 w3 (corners: seeds 0-2; one colour scale, "
                                          f"log10 loss {low:.1f} to {high:.1f})", panels))
     evidence.conclude(CLAIM, verdict, seeds=[c.seed for c, _, _ in runs["natural"]],
-                      negative_control=("random-label minima are at least twice as flat", control))
+                      negative_control=("Poggio & Liao: natural-label minima are flatter by Table 1's smallest ratio "
+                                        "(1.6) or more", control))

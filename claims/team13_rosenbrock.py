@@ -65,13 +65,11 @@ CLAIM = Claim(
                   "above 2/lambda_max in >= 95% of 500 starts",
                   "argument",
                   "closed-form Hessian [[802, -400], [-400, 200]] and linear stability; not in the verdict"),
-        Threshold("control: GD step eta = 1.05 x 2/lambda_max", "argument",
-                  "linear stability makes (1, 1) repelling above 2/lambda_max, so the control (GD also converges "
-                  "there) can only be refuted"),
-        Threshold("control: converged = within 1e-3 of (1, 1) after 30000 steps, in >= 95% of 500 starts (1, 1) + "
-                  "0.05 N(0, I)",
-                  "tuned",
-                  "no stated origin; measured 0/500 converge; confirmed on seeds 1000+ (smoke)"),
+        Threshold("control: GD at 0.95 x 2/lambda_max(1, 1) from the same starts in [-2, 2]^2 reaches (1, 1) (within "
+                  "1e-3 after 60000 / 200000 steps) in >= 95% of runs",
+                  "argument",
+                  "0.95 is the step the module's own explanation calls stable at the minimum; 'from anywhere' read "
+                  "as 95% of starts, the level of the harness's proportions"),
     ),
     tolerance=Tolerance(rtol=1e-3, note="on the Hessian eigenvalues"),
 )
@@ -121,7 +119,15 @@ def test_rosenbrock(scale, evidence):
         proportion(escaped, 500, low=0.95, what="GD fails above 2/lambda_max")])
     evidence.detail(stability_explanation=stability.as_dict())
     verdict = holds(len(distinct) > 1, f"more than one local minimum ({len(distinct)} found)")
-    control = proportion(500 - escaped, 500, low=0.95,
-                         what="GD converges with eta = 1.05 x 2/lambda_max")
+    # The rival explanation of the report's failures: Rosenbrock is only ill-conditioned, so GD below the minimum's
+    # stability threshold converges from anywhere, slowly. Away from (1, 1) the curvature is larger than there.
+    far = gd(f, starts, 0.95 * threshold, steps)
+    reached = int((np.linalg.norm(np.nan_to_num(far.x, nan=1e9) - 1, axis=1) < 1e-3).sum())
+    evidence.finding(f"From the {len(starts)} starts spread over [-2, 2]^2, GD at eta = 0.95 x 2/lambda_max(1, 1) reaches "
+                     f"(1, 1) in {reached}/{len(starts)} runs ({int(far.diverged.sum())} diverge): the threshold of the "
+                     f"minimum holds only near it, where the curvature is smallest along the path.")
+    control = proportion(reached, len(starts), low=0.95,
+                         what="GD at 0.95 x 2/lambda_max reaches (1, 1) from starts in [-2, 2]^2")
     evidence.conclude(CLAIM, verdict, seeds=[scale.seeds[0]],
-                      negative_control=("GD also converges above the stability threshold", control))
+                      negative_control=("the ill-conditioning view: GD below the minimum's stability threshold "
+                                        "converges from anywhere in [-2, 2]^2, only slowly", control))

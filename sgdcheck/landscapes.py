@@ -233,16 +233,22 @@ class NoisyFiniteSum:
 
 class Team13Function:
     """Eq. (3) of the team-13 report:
-    f(x, y) = [0.1 (x-4)^2 - 1] 2^-(x-4)^2 + [0.1 (x-8)^2 + 0.1 (y-5)^2] 2^-((x-8)^2 + (y-5)^2).
-    A valley of depth -1 along x = 4 (flat in y) and a local minimum of depth ~1e-5 near (8, 5)."""
+    f(x, y) = [0.1 (x-4)^2 - 1] 2^-(x-4)^2 + [0.1 (x-8)^2 + 0.1 (y-5)^2 - c] 2^-((x-8)^2 + (y-5)^2), c = 0.
+    A valley of depth -1 along x = 4 (flat in y: Hessian eigenvalues 0.2 + 2 ln 2 = 1.586 and 0) and a local
+    minimum of depth ~1e-5 near (8, 5) (eigenvalues 0.2, 0.2). With point_depth c = 1 (not the report's) the point
+    is a bowl of depth -1 with the valley's cross-section in every direction (eigenvalues 1.586, 1.586): the two
+    minima then differ only in degeneracy, not in depth or largest eigenvalue."""
 
     dim = 2
+
+    def __init__(self, point_depth: float = 0.0):
+        self.point_depth = float(point_depth)
 
     def value(self, x) -> np.ndarray:
         x = _as_points(x, 2)
         u, vx, vy = x[:, 0] - 4, x[:, 0] - 8, x[:, 1] - 5
         r2 = vx**2 + vy**2
-        return (0.1 * u**2 - 1) * np.exp(-LN2 * u**2) + 0.1 * r2 * np.exp(-LN2 * r2)
+        return (0.1 * u**2 - 1) * np.exp(-LN2 * u**2) + (0.1 * r2 - self.point_depth) * np.exp(-LN2 * r2)
 
     def grad(self, x) -> np.ndarray:
         x = _as_points(x, 2)
@@ -250,8 +256,16 @@ class Team13Function:
         r2 = vx**2 + vy**2
         eu, er = np.exp(-LN2 * u**2), np.exp(-LN2 * r2)
         du = 0.2 * u * eu - 2 * LN2 * u * (0.1 * u**2 - 1) * eu
-        common = er * (0.2 - 0.2 * LN2 * r2)
+        common = er * (0.2 - 0.2 * LN2 * r2 + 2 * LN2 * self.point_depth)
         return np.stack([du + vx * common, vy * common], axis=1)
+
+    def hessian(self, point, step: float = 1e-5) -> np.ndarray:
+        """The Hessian at a point, by central differences of the exact gradient."""
+        point = np.asarray(point, float)
+        columns = [(self.grad((point + step * e)[None])[0] - self.grad((point - step * e)[None])[0]) / (2 * step)
+                   for e in np.eye(2)]
+        hessian = np.array(columns).T
+        return 0.5 * (hessian + hessian.T)
 
     def basin(self, x) -> np.ndarray:
         """0: the valley along x = 4 (|x - 4| < 1.5); 1: the minimum near (8, 5) (radius 1.2); 2: elsewhere."""

@@ -62,3 +62,17 @@ def test_noisy_finite_sum_has_mean_zero_shifts():
     x = np.zeros((1, 2))
     full = s.batch_grad(x, np.arange(50)[None])
     assert np.allclose(full, s.grad(x))
+
+
+def test_team13_function_minima_and_the_equal_depth_variant():
+    f = Team13Function()
+    valley, point = np.linalg.eigvalsh(f.hessian([4.0, 0.0])), np.linalg.eigvalsh(f.hessian([8.0, 5.0]))
+    assert valley == pytest.approx([0.0, 0.2 + 2 * np.log(2)], abs=1e-5)
+    assert point == pytest.approx([0.2, 0.2], abs=1e-3)          # the minimum sits at (8.0002, 5)
+    equal = Team13Function(point_depth=1.0)
+    assert equal.value(np.array([[8.0, 5.0]]))[0] == pytest.approx(-1.0, abs=1e-4)      # the valley adds 9e-6 there
+    assert np.linalg.eigvalsh(equal.hessian([8.0, 5.0])) == pytest.approx([0.2 + 2 * np.log(2)] * 2, abs=1e-3)
+    x = np.random.default_rng(0).uniform(2, 10, size=(50, 2))
+    numeric = np.array([[(equal.value(p[None] + h)[0] - equal.value(p[None] - h)[0]) / 2e-6 for h in np.eye(2) * 1e-6]
+                        for p in x])
+    assert np.allclose(numeric, equal.grad(x), atol=1e-6)
