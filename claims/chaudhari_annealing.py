@@ -62,9 +62,10 @@ CLAIM = Claim(
         Threshold("instance: tilt 0.6, noise_scale 10, n = 100, shift seed 5", "tuned",
                   "no stated origin (taken as chosen after a first run); the instance is fixed, the sampling seeds "
                   "vary; confirmed on seeds 1000+ (smoke)"),
-        Threshold("control: GD (alpha = 0.05) success rate >= 0.9", "argument",
-                  "the rival 'no noise needed'; GD started at a stationary point never moves, so it can only be "
-                  "refuted"),
+        Threshold("control: quenched success rate >= 0.9 (the same hot stages, then straight to alpha = 0.001)",
+                  "argument",
+                  "the same success level as the claim's, for the rival schedule that skips the equilibrations "
+                  "Remark 16 asks for"),
     ),
     tolerance=Tolerance(note="success = ending in the global well; replicated if the success rate is >= 0.9 at 95%"),
 )
@@ -78,19 +79,21 @@ def test_annealing(scale, evidence):
     shallow, deep = well.minima()[1], well.minima()[0]
     finite_sum = NoisyFiniteSum(well, 100, noise_scale=10.0, seed=5)
     start = np.full((chains, 1), shallow)
-    annealed = constant = plain = 0
+    annealed = constant = plain = quenched = 0
+    quench = [STAGES[0]] * (len(STAGES) - 1) + [STAGES[-1]]    # hot, then straight to the coldest step
     for seed in scale.seeds:
         rng = np.random.default_rng(seed)
         annealed += int((anneal(finite_sum, start, STAGES, per_stage, rng, batch_size=1).x[:, 0] < 0).sum())
         constant += int((sgd(finite_sum, start, STAGES[-1], 1, per_stage * len(STAGES), rng,
                              replacement=True).x[:, 0] < 0).sum())
         plain += int((gd(well, start, 0.05, per_stage * len(STAGES)).x[:, 0] < 0).sum())
+        quenched += int((anneal(finite_sum, start, quench, per_stage, rng, batch_size=1).x[:, 0] < 0).sum())
     total = chains * len(scale.seeds)
     temperatures = [finite_sum.langevin_temperature(lr, 1) for lr in STAGES]
     evidence.record(global_minimum=float(deep), start_minimum=float(shallow),
                     depth_gap=float(well.value(np.array([[shallow]]))[0] - well.value(np.array([[deep]]))[0]),
                     annealed_success=annealed / total, constant_small_step_success=constant / total,
-                    gd_success=plain / total, stage_temperatures=temperatures)
+                    gd_success=plain / total, quenched_success=quenched / total, stage_temperatures=temperatures)
     evidence.record(finds=shown({"annealed": annealed / total, "GD": plain / total, "constant step": constant / total},
                                 f"the global minimum in {annealed / total:.1%} of runs (GD {plain / total:.0%}, "
                                 f"SGD at the last step only {constant / total:.1%})"))
@@ -99,10 +102,13 @@ def test_annealing(scale, evidence):
         panel("f(x) = (x^2 - 1)^2 + 0.6 x", "x", "f", [series("line", xs.tolist(), well.value(xs[:, None]).tolist(), "f")],
               vlines=[(float(shallow), "start"), (float(deep), "global minimum")]),
         panel("success rate", "", "fraction ending in the global well",
-              [series("bar", ["annealed SGD", "SGD at the last step only", "GD"],
-                      [annealed / total, constant / total, plain / total], "")]),
+              [series("bar", ["annealed SGD", "quenched SGD", "SGD at the last step only", "GD"],
+                      [annealed / total, quenched / total, constant / total, plain / total], "")]),
     ]))
     verdict = combine([proportion(annealed, total, low=0.9, what="annealed success rate")])
-    control = proportion(plain, total, low=0.9, what="GD success rate")
+    # The rival: the schedule's gradual cooling does not matter, any run that starts hot and ends cold finds the
+    # global minimum. Remark 16 says each stage must equilibrate; a quench freezes the hot stage's spread.
+    control = proportion(quenched, total, low=0.9, what="quenched success rate (hot stages, then the coldest step)")
     evidence.conclude(CLAIM, verdict, seeds=scale.seeds,
-                      negative_control=("plain GD from the shallow minimum also finds the global one", control))
+                      negative_control=("quenching does as well: the same hot stages, then straight to the coldest step, "
+                                        "find the global minimum as often", control))
