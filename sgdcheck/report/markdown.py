@@ -7,7 +7,8 @@ from .text import (VERDICT_MARK, anchor, decision_text, deviation_count, deviati
                    plain, quote_text, sampling_text, seed_checks_text, short, threshold_lines)
 
 LEGEND = ("Verdicts are computed from the measurements by `sgdcheck.stats`; each claim's negative control "
-          "(the same experiment with a deliberately wrong prediction) must come out refuted. *Margin*: how far "
+          "(the same experiment judged against a plausible rival's prediction: another paper's, or the claim's key "
+          "number moved a little) must come out refuted. *Margin*: how far "
           "the deciding interval is from the bound that would change the verdict, in half-widths of that "
           "interval (negative: undecided; for a claim of several parts, the part nearest to changing). "
           "*Other seeds*: the verdicts of the claim and its control on a disjoint set of seeds.")
