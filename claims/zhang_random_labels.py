@@ -70,8 +70,11 @@ CLAIM = Claim(
                   "diverges",
                   "argument",
                   "the claim is about a network that generalises on natural labels, trained to fit"),
-        Threshold("control: random minus natural test accuracy >= -0.05 (95% t interval)", "argument",
-                  "random labels carry no information about the test labels, so the control cannot hold"),
+        Threshold("control: steps to fit random labels / natural labels >= 10, paired per seed (log ratio, 95% t "
+                  "interval)",
+                  "argument",
+                  "Zhang et al. find random labels take a small constant factor longer; 'ten times or more' is the "
+                  "capacity view's prediction, an order of magnitude"),
     ),
     notes="Chance is 10% (ten classes); 'at chance' means the mean test accuracy lies in [7%, 13%]. Every run "
           "trains to the loss goal and zero training error; a random-label run that ends its step budget (20,000 "
@@ -122,8 +125,13 @@ def test_random_labels(scale, device, evidence):
                        within([r["test"] for r in random], 0.07, 0.13, what="test accuracy on random labels"),
                        at_least([r["test"] for r in natural], 0.5, what="test accuracy on natural labels")],
                       preconditions=trained)
-    control = combine([at_least([r["test"] - n["test"] for r, n in zip(random, natural)], -0.05,
-                                what="test accuracy, random minus natural labels")], preconditions=trained)
+    # The rival Zhang et al. set out to refute: capacity control (a small effective capacity, or SGD's implicit
+    # regularisation) keeps the network from memorising noise; at the least it would take far longer than the
+    # natural labels, here ten times the steps or more, paired by seed.
+    slowdown = [float(np.log(r["steps"] / n["steps"])) for r, n in zip(random, natural)]
+    evidence.detail(steps_random_over_natural=[float(np.exp(v)) for v in slowdown])
+    control = combine([at_least(slowdown, float(np.log(10)), what="log(steps to fit random / natural labels)")],
+                      preconditions=trained)
     evidence.figure("training", figure("SGD on natural and random labels (FashionMNIST)", [
         panel("training loss", "step", "loss",
               [series("line", [s for s, _ in r["history"]], [v for _, v in r["history"]], f"{kind}, seed {r['seed']}")
@@ -134,5 +142,5 @@ def test_random_labels(scale, device, evidence):
               hlines=[(0.1, "chance")]),
     ]))
     evidence.conclude(CLAIM, verdict, seeds=[r["seed"] for r in random],
-                      negative_control=("random labels generalise as well as natural ones (test accuracy within "
-                                        "5 points)", control))
+                      negative_control=("capacity control: memorising random labels takes ten times the steps of "
+                                        "the natural labels or more", control))
