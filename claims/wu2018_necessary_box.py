@@ -31,7 +31,7 @@ CLAIM = Claim(
                   "the search budget; u = 1 puts cases on the boundary of (8)"),
         Deviation("scope",
                   "the paper also reads (9) as a condition on every minimum SGD can converge to (seed 003, lines "
-                  "287-288) and escape_predicted uses it so; the test samples only cases satisfying (8), so "
+                  "287-288) and predict_escape's 'escapes' side uses it so; the test samples only cases satisfying (8), so "
                   "'linearly stable => (9)' is not checked; it is false for d > 1 (stable d = 2 cases with s/s_max "
                   "up to ~1.07)",
                   "the module tests the literal statement '(8) implies (9)'; no reason given for leaving the "

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -110,18 +111,71 @@ def nonuniformity_bound(lr: float, batch_size: int, n: int, sampling: str = "sub
     return necessary_box(lr, batch_size, n, sampling)[1]
 
 
-def escape_predicted(a: float, s: float, lr: float, batch_size: int, n: int, sampling: str = "subsets") -> bool:
-    """Whether SGD with (lr, B) is predicted to escape a minimum of sharpness a and non-uniformity s: when the
-    minimum violates condition (9), a > 2/eta or s > sqrt(B(n-1)/(n-B))/eta (Wu, Ma & E 2018, eq. 9, which
-    they derive from the sufficient condition (8) and read as a condition on the minima SGD can stay at).
+ESCAPES, STAYS, NOT_PREDICTED = "escapes", "stays", "not predicted"
+TIE = 1e-9          # relative slack for comparisons at a bound: at eta = 2/a exactly, GD's rate is 1 (it stays)
 
-    What follows from stability itself: a > 2/eta makes a minimum mean-square unstable (E[A_b M A_b] is at
-    least (I - eta H) M (I - eta H) in the PSD order, whose rate is (1 - eta a)^2 > 1), and in d = 1 the whole
-    box follows from Theorem 1's iff. For d > 1 a minimum can be stable with s above its bound (the exact rate
-    of sgdcheck.stability.mean_square_rate decides where the Hessians are known), and a minimum inside the box
-    can be unstable: outside d = 1 the prediction is the paper's reading of (9), not a theorem."""
+
+@dataclass(frozen=True)
+class Prediction:
+    """What linear stability predicts for SGD (lr, B) started at a minimum, before it runs.
+
+    outcome: "escapes", "stays" or "not predicted"; rule: the condition that decided it; value: the number
+    that rule compared with 1 (a eta / 2, s / s_max, a rate or the criterion of eq. 8)."""
+
+    outcome: str
+    rule: str
+    value: float
+
+    @property
+    def escapes(self) -> bool:
+        return self.outcome == ESCAPES
+
+    @property
+    def decided(self) -> bool:
+        return self.outcome != NOT_PREDICTED
+
+
+def predict_escape(a: float, s: float, lr: float, batch_size: int, n: int, sampling: str = "subsets", *,
+                   criterion: float | None = None, criterion_slack: float = TIE, exact_rate: float | None = None,
+                   dimension: int | None = None) -> Prediction:
+    """Three-way prediction of Wu, Ma & E (2018) for SGD started at a minimum of sharpness a and non-uniformity s.
+
+    In order:
+    - exact_rate given (the spectral radius of the second-moment map, sgdcheck.stability.mean_square_rate, where
+      the per-sample Hessians are known): escapes iff it exceeds 1 (Definition 2 is then an iff).
+    - dimension = 1: Theorem 1's condition is then exact, (1 - eta a)^2 + eta^2 f s^2 <= 1 (eq. 3), f the batch
+      factor: escapes iff it fails.
+    - a > 2/eta: escapes; E[A_b^2] >= (I - eta H)^2 in the PSD order, so the mean square grows at least like
+      (1 - eta a)^{2t}, for any d.
+    - s > sqrt(B(n-1)/(n-B))/eta (eq. 9's other side): escapes, the paper's reading (Sec. 4.4); eq. 9 is
+      necessary for the sufficient condition (8), and for stability itself when d = 1 (for d > 1 a minimum can be
+      stable a little above it, see tests/test_stability.py).
+    - criterion (the largest eigenvalue of E[(I - eta H_b)^2], eq. 8, e.g. from
+      sgdcheck.curvature.stability_criterion) at most 1 + criterion_slack: stays, since
+      E||x_{t+1}||^2 <= criterion E||x_t||^2 (eq. 8 is sufficient). criterion_slack is the growth per step the
+      caller tolerates (for a probe of T steps, ln(2)/T lets the mean square at most double).
+    - otherwise: not predicted (inside eq. 9's box, eq. 8 not shown).
+    """
+    for name, value in (("a", a), ("s", s)):
+        if not np.isfinite(value):
+            raise InvalidArgumentError(f"{name} must be a finite number, got {value!r}")
+    if s < 0:
+        raise InvalidArgumentError(f"s must be >= 0, got {s!r}")
     a_max, s_max = necessary_box(lr, batch_size, n, sampling)
-    return bool(a > a_max or s > s_max)
+    if exact_rate is not None:
+        return Prediction(ESCAPES if exact_rate > 1 + TIE else STAYS, "exact mean-square rate", float(exact_rate))
+    if dimension == 1:
+        factor = batch_factor(n, batch_size, sampling)
+        value = (1 - lr * a) ** 2 + lr**2 * factor * s**2
+        return Prediction(ESCAPES if value > 1 + TIE else STAYS, "Theorem 1 in d = 1 (exact)", float(value))
+    if a / a_max > 1 + TIE:
+        return Prediction(ESCAPES, "eq. 9: a > 2/eta", a / a_max)
+    if s / s_max > 1 + TIE:
+        return Prediction(ESCAPES, "eq. 9: s > sqrt(B(n-1)/(n-B))/eta", s / s_max)
+    if criterion is not None and np.isfinite(criterion) and criterion <= 1 + criterion_slack:
+        return Prediction(STAYS, "eq. 8 holds", float(criterion))
+    return Prediction(NOT_PREDICTED, "inside eq. 9, eq. 8 not shown",
+                      float("nan") if criterion is None else float(criterion))
 
 
 def second_moment_operator(hessians, lr: float, batch_size: int, sampling: str = "subsets") -> np.ndarray:

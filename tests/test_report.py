@@ -390,3 +390,22 @@ def test_reports_show_the_quote_the_deviations_and_where_thresholds_come_from(tm
     assert cli.main(["deviations", str(tmp_path)]) == 0
     page = capsys.readouterr().out
     assert "| a2020.faithful | ✅ replicated | 1 | 1 | sizes |" in page and "made before the claim declared" in page
+
+
+def test_diff_reads_a_report_from_a_pipe(tmp_path):
+    import os
+    import threading
+    report.write(tmp_path, _header(tmp_path), [_payload("a2020.one")])
+    fifo = tmp_path / "old.json"
+    os.mkfifo(fifo)                                   # what `diff <(git show HEAD:latest.json) new` hands over
+    feeder = threading.Thread(target=lambda: fifo.write_bytes((tmp_path / "latest.json").read_bytes()))
+    feeder.start()
+    assert cli.main(["diff", str(fifo), str(tmp_path)]) == 0
+    feeder.join()
+
+
+def test_diff_names_a_path_it_cannot_read(tmp_path, capsys):
+    report.write(tmp_path, _header(tmp_path), [_payload("a2020.one")])
+    beneath_a_file = tmp_path / "latest.json" / "latest.json"
+    assert cli.main(["diff", str(beneath_a_file), str(tmp_path)]) == 2
+    assert "cannot read" in capsys.readouterr().err

@@ -4,7 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sgdcheck import InvalidArgumentError, criterion, critical_lr, mean_square_rate, minibatch_second_moment
-from sgdcheck.stability import (brute_force_operator, brute_force_second_moment, exact_mean_square, necessary_box,
+from sgdcheck.stability import (NOT_PREDICTED, STAYS, brute_force_operator, predict_escape, brute_force_second_moment, exact_mean_square, necessary_box,
                                 second_moment_operator, sharpness_nonuniformity, simulate_linearized_sgd)
 from sgdcheck.strategies import stability_cases, symmetric_hessians
 
@@ -110,11 +110,11 @@ def test_with_replacement_the_factor_is_one_over_b(case):
 
 
 def test_the_formulas_name_their_sampling_and_refuse_reshuffling():
-    from sgdcheck.stability import batch_factor, escape_predicted, nonuniformity_bound
+    from sgdcheck.stability import batch_factor, nonuniformity_bound, predict_escape
     assert batch_factor(10, 2) == pytest.approx(8 / 18) and batch_factor(10, 2, "replacement") == pytest.approx(0.5)
     assert nonuniformity_bound(0.5, 4, 100, "replacement") == pytest.approx(2 / 0.5)
     with pytest.raises(InvalidArgumentError, match="random reshuffling has no such formula"):
-        escape_predicted(1.0, 1.0, 0.1, 4, 100, sampling="reshuffling")
+        predict_escape(1.0, 1.0, 0.1, 4, 100, sampling="reshuffling")
 
 
 def test_simulated_rates_follow_the_sampling_they_name():
@@ -124,3 +124,45 @@ def test_simulated_rates_follow_the_sampling_they_name():
         exact = exact_mean_square(h, 1.0, 2, [1.0], 4, sampling=sampling)
         assert norms.mean(axis=0) == pytest.approx(exact, rel=0.05)
     assert exact_mean_square(h, 1.0, 2, [1.0], 4)[-1] != pytest.approx(exact[-1], rel=0.05)
+
+
+@pytest.mark.property
+@given(stability_cases(max_n=6, max_d=3))
+def test_a_decided_three_way_prediction_agrees_with_the_exact_rate(case):
+    """'escapes' by a > 2/eta is always unstable, 'stays' by eq. 8 always stable; in d = 1 the prediction is exact."""
+    h, lr, batch = case
+    a, s = sharpness_nonuniformity(h)
+    rate = mean_square_rate(h, lr, batch)
+    prediction = predict_escape(a, s, lr, batch, h.shape[0], criterion=criterion(h, lr, batch))
+    if prediction.rule == "eq. 9: a > 2/eta":
+        assert rate > 1
+    if prediction.outcome == STAYS:
+        assert rate <= 1 + 1e-9
+    if h.shape[1] == 1:
+        assert predict_escape(a, s, lr, batch, h.shape[0], dimension=1).escapes == (rate > 1 + 1e-9)
+    assert predict_escape(a, s, lr, batch, h.shape[0], exact_rate=rate).escapes == (rate > 1 + 1e-9)
+
+
+def test_three_way_prediction_cases():
+    # The toy of Sec. 2 at x = 1 (f'' = 0.2, 3.8: a = 2, s = 1.8): SGD eta = 0.7 escapes, GD at eta = 2/a stays.
+    h1 = np.array([[[0.2]], [[3.8]]])
+    a, s = sharpness_nonuniformity(h1)
+    assert predict_escape(a, s, 0.7, 1, 2).rule == "eq. 9: s > sqrt(B(n-1)/(n-B))/eta"
+    at_tie = predict_escape(a, s, 2 / a, 2, 2, criterion=criterion(h1, 2 / a, 2))
+    assert at_tie.outcome == STAYS and mean_square_rate(h1, 2 / a, 2) == pytest.approx(1.0)
+    assert predict_escape(a, s, 2 / a, 2, 2, dimension=1).outcome == STAYS
+    # d = 1 inside eq. 9's box but unstable: the old box-only rule said 'stays'.
+    h = np.array([[[1.0]], [[2.8]]])                                      # a = 1.9, s = 0.9: eta a / 2 = 0.95, s / s_max = 0.9
+    a, s = sharpness_nonuniformity(h)
+    assert not predict_escape(a, s, 1.0, 1, 2).decided                   # box holds, no criterion: not predicted
+    assert predict_escape(a, s, 1.0, 1, 2, dimension=1).escapes           # the exact rate is 0.81 + 0.81 = 1.62
+    assert predict_escape(a, s, 1.0, 1, 2, criterion=criterion(h, 1.0, 1)).outcome == NOT_PREDICTED
+    # d = 2: stable (rate 0.997) with s 7.6% above eq. 9's bound, which the paper's reading calls an escape.
+    h2 = np.array([[[1.39, 0.784], [0.784, 2.305]], [[0.729, -0.71], [-0.71, 1.664]],
+                   [[2.292, 0.616], [0.616, 0.453]], [[1.034, -0.519], [-0.519, 0.391]]])
+    a, s = sharpness_nonuniformity(h2)
+    assert mean_square_rate(h2, 0.91, 1) < 1 and s > necessary_box(0.91, 1, 4)[1] * 1.07
+    assert predict_escape(a, s, 0.91, 1, 4).escapes
+    assert not predict_escape(a, s, 0.91, 1, 4, exact_rate=mean_square_rate(h2, 0.91, 1)).escapes
+    with pytest.raises(InvalidArgumentError, match="s must be a finite number"):
+        predict_escape(1.0, float("nan"), 0.1, 4, 100)

@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from sgdcheck.stability import escape_predicted, nonuniformity_bound
+from sgdcheck.stability import nonuniformity_bound, predict_escape
 from sgdcheck.stability_diagram import by_batch, diagram_figure
 
 
@@ -13,12 +13,14 @@ def test_the_eq9_bound_is_the_papers_formula_and_infinite_for_gd():
     assert math.isinf(nonuniformity_bound(0.1, 1000, 1000))
 
 
-def test_escape_is_predicted_outside_the_box_only():
-    assert not escape_predicted(a=19.0, s=5.0, lr=0.1, batch_size=1000, n=1000)      # GD: s has no bound
-    assert escape_predicted(a=21.0, s=0.0, lr=0.1, batch_size=1000, n=1000)          # a > 2/eta
+def test_escape_is_predicted_outside_the_box_and_stay_only_under_eq_8():
+    assert not predict_escape(a=19.0, s=5.0, lr=0.1, batch_size=1000, n=1000).escapes   # GD: s has no bound
+    assert predict_escape(a=21.0, s=0.0, lr=0.1, batch_size=1000, n=1000).escapes       # a > 2/eta
     bound = nonuniformity_bound(0.1, 4, 1000)
-    assert escape_predicted(a=1.0, s=bound * 1.01, lr=0.1, batch_size=4, n=1000)
-    assert not escape_predicted(a=1.0, s=bound * 0.99, lr=0.1, batch_size=4, n=1000)
+    assert predict_escape(a=1.0, s=bound * 1.01, lr=0.1, batch_size=4, n=1000).escapes
+    inside = predict_escape(a=1.0, s=bound * 0.99, lr=0.1, batch_size=4, n=1000)
+    assert inside.outcome == "not predicted" and not inside.escapes
+    assert predict_escape(a=1.0, s=bound * 0.99, lr=0.1, batch_size=4, n=1000, criterion=1.0).outcome == "stays"
 
 
 def test_points_group_by_batch_and_draw():

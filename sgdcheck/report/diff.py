@@ -40,8 +40,9 @@ class ReportDiff:
 
 
 def _report(path) -> dict:
+    """A report folder's latest.json, or a report file (a pipe or a process substitution counts as a file)."""
     path = Path(path)
-    return load(path if path.is_file() else path / "latest.json")
+    return load(path / "latest.json" if path.is_dir() else path)
 
 
 def compare_reports(old: dict, new: dict) -> ReportDiff:

@@ -309,6 +309,8 @@ def load(path: Path) -> dict:
         raise ReportError(f"no report at {path}") from None
     except IsADirectoryError:
         raise ReportError(f"{path} is a folder, not a report file") from None
+    except OSError as error:
+        raise ReportError(f"cannot read {path}: {error.strerror or error}") from None
     except UnicodeDecodeError as error:
         raise ReportError(f"{path} is not a valid report (not UTF-8: {error}); "
                           f"delete it or restore it from git, then run again") from None
