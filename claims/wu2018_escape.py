@@ -22,7 +22,7 @@ import pytest
 
 from sgdcheck import Claim, Deviation, Quote, Source, Threshold, at_most, combine, holds, precondition, shown
 from sgdcheck.curvature import mse_loss, non_uniformity, sharpness
-from sgdcheck.escape import BURST, BURST_STEPS, escape_probe
+from sgdcheck.escape import BURST, escape_probe
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.network_stability import stability_criterion
 from sgdcheck.optim import GD
@@ -32,6 +32,8 @@ from sgdcheck.sampling import THEORY_SAMPLING
 from sgdcheck.setups import fashion_fnn
 from sgdcheck.stability import ESCAPES, NOT_PREDICTED, STAYS, necessary_box, predict_escape
 from sgdcheck.train import train
+
+BURST_STEPS = 30            # left: the burst held this long (one unlucky minibatch lifts the loss for a step or two)
 
 CLAIM = Claim(
     id="wu2018.escape",
@@ -192,7 +194,7 @@ def _probe_rows(record, config, data_name, batches, steps, budget, slack, with_r
                                             chunk_size=n)
             prediction = predict_escape(a, s, lr, batch, n, criterion=criterion.upper, criterion_slack=slack)
         probe = escape_probe(minimum, x, y, lr, batch, steps, loss_goal=config.loss_goal, budget=budget,
-                             seed=record.seed, sampling=sampling or THEORY_SAMPLING)
+                             burst_steps=BURST_STEPS, seed=record.seed, sampling=sampling or THEORY_SAMPLING)
         s_after = float("nan")
         if probe.escaped and batch < n:
             s_after = float(non_uniformity(probe.end_model(minimum), x, y, mse_loss, tol=1e-2, chunk_size=n))

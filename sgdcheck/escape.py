@@ -18,15 +18,14 @@ from .train import TrainResult, train
 
 BURST = 10.0     # left: the loss reached ten times its value at the minimum (an order of magnitude)
 CHECK_EVERY = 50  # steps between looks at the full-batch loss while a probe converges again
-BURST_STEPS = 30  # ... for at least this many steps (one unlucky minibatch lifts it for a step or two)
 
 
 @dataclass
 class Escape:
     """One probe from a minimum.
 
-    left: the training loss stayed at `burst_factor` times its start or more for `burst_steps` steps of the window
-    (or the run diverged): the run left the minimum, not a single minibatch's spike. returned: after leaving, the loss came back to the goal: the run converged to a global minimum
+    left: the training loss was at `burst_factor` times its start or more for `burst_steps` steps of the window
+    (recorded steps count eval_every each; by default any recorded step), or the run diverged. returned: after leaving, the loss came back to the goal: the run converged to a global minimum
     again. escaped = left and returned, the paper's escape. Steps count from the start of the probe; the
     history is (step, full-batch training loss) over the whole probe."""
 
@@ -52,7 +51,7 @@ class Escape:
 
 
 def escape_probe(model: torch.nn.Module, x, y, lr: float, batch_size: int, steps: int, *, loss_goal: float,
-                 budget: int | None = None, seed: int = 0, burst_factor: float = BURST, burst_steps: int = BURST_STEPS,
+                 budget: int | None = None, seed: int = 0, burst_factor: float = BURST, burst_steps: int = 1,
                  eval_every: int = 10, sampling: str = THEORY_SAMPLING) -> Escape:
     """GD (batch_size = n) or SGD with minibatches drawn as `sampling` says (by default the independent uniform
     subsets that Wu, Ma & E's stability theory assumes), from the model's parameters: `steps` steps, then, if
