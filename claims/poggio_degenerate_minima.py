@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch.func import functional_call, hessian
 
-from sgdcheck import Claim, Deviation, Quote, Source, Threshold, at_most, combine, holds, precondition, shown
+from sgdcheck import Claim, Deviation, Quote, Source, Threshold, combine, holds, precondition, shown
 from sgdcheck import data
 from sgdcheck.curvature import mse_loss
 from sgdcheck.figures import figure, panel, series

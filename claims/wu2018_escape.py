@@ -24,13 +24,13 @@ from sgdcheck import Claim, Deviation, Quote, Source, Threshold, at_most, combin
 from sgdcheck.curvature import mse_loss, non_uniformity, sharpness
 from sgdcheck.escape import BURST, escape_probe
 from sgdcheck.figures import figure, panel, series
-from sgdcheck.network_stability import stability_criterion
+from sgdcheck.network_stability import predict_escape_at
 from sgdcheck.optim import GD
 from sgdcheck.run_sets import gd_minima
 from sgdcheck.runs import Ensemble, compute, trained_model, training_data
 from sgdcheck.sampling import THEORY_SAMPLING
 from sgdcheck.setups import fashion_fnn
-from sgdcheck.stability import ESCAPES, NOT_PREDICTED, STAYS, necessary_box, predict_escape
+from sgdcheck.stability import ESCAPES, NOT_PREDICTED, STAYS, necessary_box
 from sgdcheck.train import train
 
 BURST_STEPS = 30            # left: the burst held this long (one unlucky minibatch lifts the loss for a step or two)
@@ -188,11 +188,8 @@ def _probe_rows(record, config, data_name, batches, steps, budget, slack, with_r
         probes.append((f"SGD B={RESHUFFLED}, reshuffling", LR, RESHUFFLED, "reshuffling"))
     rows = []
     for name, lr, batch, sampling in probes:
-        prediction = predict_escape(a, s, lr, batch, n)
-        if prediction.outcome == NOT_PREDICTED:
-            criterion = stability_criterion(minimum, x, y, mse_loss, lr, batch, method="gauss-newton", tol=1e-5,
-                                            chunk_size=n)
-            prediction = predict_escape(a, s, lr, batch, n, criterion=criterion.upper, criterion_slack=slack)
+        a_bound, s_bound = necessary_box(lr, batch, n)
+        prediction = predict_escape_at(minimum, x, y, mse_loss, a, s, lr, batch, criterion_slack=slack, chunk_size=n)
         probe = escape_probe(minimum, x, y, lr, batch, steps, loss_goal=config.loss_goal, budget=budget,
                              burst_steps=BURST_STEPS, seed=record.seed, sampling=sampling or THEORY_SAMPLING)
         s_after = float("nan")
@@ -200,8 +197,8 @@ def _probe_rows(record, config, data_name, batches, steps, budget, slack, with_r
             s_after = float(non_uniformity(probe.end_model(minimum), x, y, mse_loss, tol=1e-2, chunk_size=n))
         rows.append({"data": data_name, "seed": record.seed, "run": name, "lr": lr, "batch": batch,
                      "polished": polish.converged, "polish_steps": polish.steps, "start_loss": polish.loss,
-                     "sampling": sampling, "n": n, "a": a, "s": s, "a_bound": necessary_box(lr, batch, n)[0],
-                     "s_bound": necessary_box(lr, batch, n)[1], "predicted": prediction.outcome,
+                     "sampling": sampling, "n": n, "a": a, "s": s, "a_bound": a_bound, "s_bound": s_bound,
+                     "predicted": prediction.outcome,
                      "rule": prediction.rule, "rule_value": prediction.value, "left": probe.left,
                      "returned": probe.returned, "escaped": probe.escaped, "diverged": probe.diverged,
                      "burst": probe.burst, "leave_step": probe.leave_step, "peak_step": probe.peak_step,

@@ -15,12 +15,12 @@ import pytest
 from sgdcheck import Claim, Deviation, Quote, Source, Threshold, at_least, at_most, combine, holds, shown
 from sgdcheck.curvature import mse_loss, non_uniformity, sharpness
 from sgdcheck.escape import BURST, escape_probe
-from sgdcheck.network_stability import stability_criterion
+from sgdcheck.network_stability import predict_escape_at
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.runs import cached_run, reached_goal, trained_model, training_data
 from sgdcheck.sampling import THEORY_SAMPLING
 from sgdcheck.setups import accuracy, fashion_fnn, held_out
-from sgdcheck.stability import NOT_PREDICTED, nonuniformity_bound, predict_escape
+from sgdcheck.stability import nonuniformity_bound
 
 CLAIM = Claim(
     id="wu2018.lbfgs-sharp",
@@ -132,12 +132,8 @@ def test_lbfgs_sharp(scale, device, evidence):
         probes = [("GD", GD_LR, n, None), ("SGD", SGD_LR, SGD_BATCH, THEORY_SAMPLING), ("GD, 2/eta = 2a", 1.0 / a, n, None),
                   ("SGD, reshuffling", SGD_LR, SGD_BATCH, "reshuffling")]
         for name, lr, batch, sampling in probes:
-            prediction = predict_escape(a, s, lr, batch, n)
-            if prediction.outcome == NOT_PREDICTED:
-                criterion = stability_criterion(minimum, x, y, mse_loss, lr, batch, method="gauss-newton", tol=1e-5,
-                                                chunk_size=n)
-                prediction = predict_escape(a, s, lr, batch, n, criterion=criterion.upper,
-                                            criterion_slack=np.log(2) / steps)
+            prediction = predict_escape_at(minimum, x, y, mse_loss, a, s, lr, batch, criterion_slack=np.log(2) / steps,
+                                           chunk_size=n)
             probe = escape_probe(minimum, x, y, lr, batch, steps, loss_goal=config.loss_goal, seed=seed,
                                  sampling=sampling or THEORY_SAMPLING)   # leaves the minimum as it is
             end = probe.end_model(minimum)

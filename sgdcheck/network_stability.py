@@ -7,7 +7,7 @@ import numpy as np
 from .curvature import (LossFn, Measurement, _gauss_newton_error, _gauss_newton_sigma, _problem, evaluation_mode,
                         gauss_newton_product, top_eigenvalue)
 from .errors import InvalidArgumentError
-from .stability import batch_factor
+from .stability import NOT_PREDICTED, Prediction, batch_factor, predict_escape
 
 
 def stability_criterion(model, X, Y, loss_fn: LossFn, lr: float, batch_size: int, *, sampling: str = "subsets",
@@ -49,3 +49,17 @@ def stability_criterion(model, X, Y, loss_fn: LossFn, lr: float, batch_size: int
     error = value.error_estimate if value.error_estimate is not None else float("inf")
     return Measurement(float(value), method=method, upper=float(value) + float(error), lr=lr, batch_size=batch_size,
                        sampling=sampling, gauss_newton_probe_error=probe_error, products=value.products, tol=tol)
+
+
+def predict_escape_at(model, X, Y, loss_fn: LossFn, a: float, s: float, lr: float, batch_size: int, *,
+                      criterion_slack: float, chunk_size: int = 256) -> Prediction:
+    """predict_escape for SGD (lr, B) started at a network's minimum: eq. 9 from (a, s) first; inside its box,
+    eq. 8 measured on the network (Gauss-Newton Hessians, the quadratic model the theory linearises; its upper
+    estimate), with the growth per step the caller tolerates."""
+    n = len(X)
+    prediction = predict_escape(a, s, lr, batch_size, n)
+    if prediction.outcome != NOT_PREDICTED:
+        return prediction
+    criterion = stability_criterion(model, X, Y, loss_fn, lr, batch_size, method="gauss-newton", tol=1e-5,
+                                    chunk_size=chunk_size)
+    return predict_escape(a, s, lr, batch_size, n, criterion=criterion.upper, criterion_slack=criterion_slack)

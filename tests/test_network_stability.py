@@ -28,3 +28,14 @@ def test_stability_criterion_takes_the_gauss_newton_path_at_interpolation():
         stability_criterion(model, x, y, mse_loss, -1.0, 2)
     with pytest.raises(InvalidArgumentError, match="batch_size must be in 1..n"):
         stability_criterion(model, x, y, mse_loss, 0.5, 8)
+
+
+def test_the_prediction_measures_eq_8_only_inside_eq_9s_box():
+    from sgdcheck.network_stability import predict_escape_at
+    from sgdcheck.stability import sharpness_nonuniformity
+    model, x, y = tiny(3, interpolating=True)
+    a, s = sharpness_nonuniformity(dense_per_sample(model, x, y))
+    outside = predict_escape_at(model, x, y, mse_loss, a, s, 3.0 / a, 7, criterion_slack=1e-9)
+    assert outside.escapes and outside.rule == "eq. 9: a > 2/eta"
+    inside = predict_escape_at(model, x, y, mse_loss, a, s, 0.5 / a, 7, criterion_slack=1e-6)
+    assert inside.outcome == "stays" and inside.rule == "eq. 8 holds"

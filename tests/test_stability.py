@@ -1,6 +1,6 @@
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from sgdcheck import InvalidArgumentError, criterion, critical_lr, mean_square_rate, minibatch_second_moment
