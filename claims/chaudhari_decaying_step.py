@@ -72,9 +72,10 @@ CLAIM = Claim(
                   "(-0.96), which violate alpha_0 > 1/m (review's check); confirmed on seeds 1000+ (smoke)"),
         Threshold("steps = 30 t_0", "argument",
                   "no stated origin; t + t_0 spans about 1.5 decades (t_0 to 31 t_0) for the slope fit"),
-        Threshold("control: fitted slope from x* within -2 +- 0.2 (gap falls like 1/t^2)", "argument",
-                  "the distant-start transient's slope named in the module's notes, with the claim's tolerance; the "
-                  "notes' O-bound allows it, and from x* it can hardly come out other than refuted"),
+        Threshold("control: fitted slope from x* within -1/2 +- 0.2 (gap falls like 1/sqrt(t))", "argument",
+                  "the rival rate of SGD on a convex risk without strong convexity, O(1/sqrt(t)) with steps "
+                  "~ 1/sqrt(t) (Nemirovski et al. 2009; Bottou, Curtis & Nocedal 2018, Sec. 4), which a reader "
+                  "who doubts that alpha_0 > 1/m buys the faster rate would predict; the claim's tolerance"),
     ),
     tolerance=Tolerance(atol=0.2, note="on the slope fitted from a transient-free start (x_0 = x*)"),
     notes="From a distant start the transient decays faster than 1/t (slope about -2 over the first decades); "
@@ -122,5 +123,6 @@ def test_decaying_step(scale, evidence):
     tol = CLAIM.tolerance.atol
     verdict = combine([*[at_most(curves[:, i], bound[i], what=f"gap at t = {t[i]}") for i in range(len(t))],
                        within(slopes, -1 - tol, -1 + tol, what="asymptotic slope from x*")], preconditions=[ok])
-    control = combine([within(slopes, -2 - tol, -2 + tol, what="asymptotic slope from x*")], preconditions=[ok])
-    evidence.conclude(CLAIM, verdict, seeds=scale.seeds, negative_control=("the gap falls like 1/t^2", control))
+    control = combine([within(slopes, -0.5 - tol, -0.5 + tol, what="asymptotic slope from x*")], preconditions=[ok])
+    evidence.conclude(CLAIM, verdict, seeds=scale.seeds,
+                      negative_control=("the gap falls like 1/sqrt(t), the general convex rate", control))

@@ -57,9 +57,11 @@ CLAIM = Claim(
                   "argument",
                   "rule of three: no failure in N examples bounds the failure rate below 3/N at 95% "
                   "(holds_for_all); N is set by the CPU budget"),
-        Threshold("control: factor 0, ||theta_t|| <= ||theta_0||", "argument",
-                  "the bound without its theta_bar term; any theta_0 = 0 with theta_bar != 0 refutes it, so the "
-                  "control cannot hold"),
+        Threshold("control: ||theta_t|| <= max(||theta_0||, ||theta_bar||) at every step", "argument",
+                  "the rival picture of GD moving the norm monotonically from its start to the minimum-norm "
+                  "solution (true in one dimension and for theta_0 in the row space of least squares); the sum "
+                  "in the theorem is the room GD needs beyond it, so the control is the theorem's bound moved "
+                  "down to the larger of its two terms"),
     ),
     tolerance=Tolerance(rtol=1e-9, note="round-off"),
 )
@@ -100,6 +102,12 @@ def trajectory_norms(problem):
     return np.array(norms), float(np.linalg.norm(theta_bar))
 
 
+def _within_ends(problem) -> bool:
+    """The control's rival: the norm never exceeds the larger of ||theta_0|| and ||theta_bar||."""
+    norms, bar = trajectory_norms(problem)
+    return bool(np.all(norms <= max(norms[0], bar) * (1 + 1e-9) + 1e-12))
+
+
 def _bounded(problem, factor=2.0) -> bool:
     norms, bar = trajectory_norms(problem)
     bound = norms[0] + factor * bar
@@ -110,7 +118,7 @@ def test_convex_norm_bound(scale, evidence):
     examples = scale.pick(smoke=200, full=2000, paper=5000)
     seed = scale.seeds[0]
     bound = search_counterexample(problems(), _bounded, max_examples=examples, seed=seed)
-    never_grows = search_counterexample(problems(), lambda p: _bounded(p, factor=0.0), max_examples=examples, seed=seed)
+    monotone = search_counterexample(problems(), _within_ends, max_examples=examples, seed=seed)
     rng = np.random.default_rng(seed)
     tightness = []
     for _ in range(100):
@@ -126,5 +134,7 @@ def test_convex_norm_bound(scale, evidence):
     evidence.conclude(
         CLAIM, combine([holds_for_all(bound.examples, bound.counterexample, "||theta_t|| <= ||theta_0|| + 2||theta_bar||")]),
         seeds=[seed],
-        negative_control=("GD never increases the norm: ||theta_t|| <= ||theta_0||",
-                          holds_for_all(never_grows.examples, never_grows.counterexample, "||theta_t|| <= ||theta_0||")))
+        negative_control=("GD moves the norm monotonically between its ends: ||theta_t|| <= max(||theta_0||, "
+                          "||theta_bar||)",
+                          holds_for_all(monotone.examples, monotone.counterexample,
+                                        "||theta_t|| <= max(||theta_0||, ||theta_bar||)")))
