@@ -7,12 +7,13 @@ at natural-label minima than at random-label ones (MNIST all 45.4 vs 6.9, top 15
 """
 import numpy as np
 import pytest
+import torch
 
 from sgdcheck import Claim, Deviation, Quote, Source, Threshold, combine, effect, known_refutation, precondition, shown
 from sgdcheck.curvature import mse_loss
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.geometry import flatness_radius
-from sgdcheck.runs import cached_run, trained_model, training_data
+from sgdcheck.runs import cached_run, initial_model, trained_model, training_data
 from sgdcheck.run_sets import labelled_runs
 from sgdcheck.setups import label_runs
 
@@ -36,7 +37,10 @@ CLAIM = Claim(
                   "'the objective function' (line 288), cross-entropy (line 79); here MSE over samples and classes, "
                   "where an all-zero output scores 0.1, so eps = 0.05 is half of it (under cross-entropy about 2% "
                   "of ln 10)",
-                  "the shared MSE runs; the module notes that absolute radii differ, not that eps changes meaning"),
+                  "the shared MSE runs (the engine trains with MSE). The verdict keeps the source's 0.05; every "
+                  "part also reports the radii at an eps of the same share of the loss at initialisation (0.05 / "
+                  "ln 10 x the MSE at the start, ~0.0024 at smoke). Measuring cross-entropy at the MSE minima is "
+                  "no substitute: there it is ~1.47, not a minimum of that loss"),
         Deviation("definition",
                   "the sup in eq. 11 ('furthest distance', line 288); here the first exit of the eps-region, by "
                   "doubling from r = 1e-3 then bisection (rtol 1e-3, cap 1e4)",
@@ -87,13 +91,24 @@ EPS, DIRECTIONS = 0.05, 20
 TOP_LAYER = "7"       # the FNN's last Linear
 
 
-def _radii(scale, device, fraction, layer):
+CROSS_ENTROPY_AT_START = float(np.log(10))    # the paper's loss at an uninformed start: eps = 0.05 is 2.2% of it
+
+
+def relative_eps(config) -> float:
+    """eps of the same share of the loss at initialisation as the paper's 0.05 of cross-entropy's ln 10."""
+    x, y = training_data(config)
+    with torch.no_grad():
+        start = float(mse_loss(initial_model(config)(x), y).mean())
+    return EPS / CROSS_ENTROPY_AT_START * start
+
+
+def _radii(scale, device, fraction, layer, eps=EPS):
     out = []
     for config in label_runs(scale, device, fraction):
         record = cached_run(config)
         x, y = training_data(config)
         ok = record.ok
-        out.append(float(flatness_radius(trained_model(record, config), x, y, mse_loss, eps=EPS, directions=DIRECTIONS,
+        out.append(float(flatness_radius(trained_model(record, config), x, y, mse_loss, eps=eps, directions=DIRECTIONS,
                                          layer=layer, seed=config.seed)) if ok else np.nan)
     return out
 
@@ -109,7 +124,8 @@ def planned_runs(scale, device):
     pytest.param("top layer", marks=known_refutation(
         "refuted at smoke scale: along random directions of the top layer alone the random-label minima are "
         "flatter (radius ~5.3 vs ~4.2 for natural labels), the opposite of Table 1; over all parameters the "
-        "paper's ordering holds")),
+        "paper's ordering holds. The inversion survives an eps relative to the loss scale (0.0024, the share of "
+        "the starting loss that 0.05 is of cross-entropy's ln 10): random 1.15 vs natural 0.92, seeds 0-2")),
 ])
 def test_flatness_labels(part, scale, device, evidence):
     evidence.device = device
@@ -117,12 +133,20 @@ def test_flatness_labels(part, scale, device, evidence):
     natural, random = _radii(scale, device, 0.0, layer), _radii(scale, device, 1.0, layer)
     trained = precondition(np.all(np.isfinite(natural + random)), "every run reaches the loss goal without diverging")
     ratios = [float(np.log(n / r)) for n, r in zip(natural, random)]
+    eps = relative_eps(label_runs(scale, device)[0])
+    natural_rel, random_rel = _radii(scale, device, 0.0, layer, eps), _radii(scale, device, 1.0, layer, eps)
+    ratio_rel = float(np.exp(np.mean(np.log(np.divide(natural_rel, random_rel)))))
+    evidence.finding(f"At an eps relative to the loss scale (eps = {eps:.2g}: the paper's 0.05 is 2.2% of cross-"
+                     f"entropy's ln 10 at the start; this is the same share of the MSE at initialisation), {part}: "
+                     f"natural {np.mean(natural_rel):.3g} vs random {np.mean(random_rel):.3g}, ratio {ratio_rel:.2f} "
+                     f"(at eps = {EPS}: {np.exp(np.mean(ratios)):.2f}).")
     evidence.record(**{part: shown({"natural": np.mean(natural), "random": np.mean(random), "ratio": np.exp(np.mean(ratios))},
                                    f"natural {np.mean(natural):.2f} ± {np.std(natural, ddof=1):.2f} vs random "
                                    f"{np.mean(random):.2f} ± {np.std(random, ddof=1):.2f} "
                                    f"(ratio {np.exp(np.mean(ratios)):.2f}; paper MNIST {'6.6' if layer is None else '5.0'}, CIFAR-10 "
                                    f"{'3.0' if layer is None else '1.6'})")})
-    evidence.detail(natural=natural, random=random, eps=EPS, directions=DIRECTIONS, layer=layer or "all")
+    evidence.detail(natural=natural, random=random, eps=EPS, directions=DIRECTIONS, layer=layer or "all",
+                    relative_eps=eps, natural_relative_eps=natural_rel, random_relative_eps=random_rel)
     what = "log(radius natural / radius random)"
     verdict = combine([effect(ratios, SMALLEST, "greater", what=what)], preconditions=[trained])
     control = combine([effect(ratios, SMALLEST, "none", what=what)], preconditions=[trained])
