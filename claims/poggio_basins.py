@@ -14,6 +14,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
+from torch.nn.utils import parameters_to_vector
 
 from sgdcheck import (Claim, Deviation, Quote, Source, Threshold, at_least, at_most, combine, effect, holds_for_all,
                       known_refutation, precondition, shown)
@@ -175,17 +176,13 @@ def _detached(model):
     return {k: v.detach().clone() for k, v in model.named_parameters()}
 
 
-def _flat(params):
-    return torch.cat([v.reshape(-1) for v in params.values()])
-
-
 def _pair(model, main, other, x, y, start, total):
     """A branch against the main trajectory: error on the straight path between the final models, the
     epoch-by-epoch average's error above its ends, and the final models' relative distance."""
     _, path = interpolation_path(model, [main[total], other[total]], x, y, _error, ts=PATH)
     averaged = {m: float(interpolation_path(model, [main[m], other[m]], x, y, _error, ts=[0.0, 0.5, 1.0])[1]
                          @ np.array([-0.5, 1.0, -0.5])) for m in sorted(other) if m > start}
-    a, b = _flat(main[total]), _flat(other[total])
+    a, b = (parameters_to_vector(run[total].values()) for run in (main, other))
     return {"path_error": path.tolist(), "excess": float(path.max() - 0.5 * (path[0] + path[-1])),
             "averaged_excess": averaged, "end_errors": [float(path[0]), float(path[-1])],
             "distance": float((a - b).norm() / a.norm())}
