@@ -6,7 +6,7 @@ threshold) and falls again for m >> n, even when the labels carry no noise.
 """
 import numpy as np
 
-from sgdcheck import Claim, Deviation, Quote, Source, Threshold, at_least, at_most, combine, proportion
+from sgdcheck import Claim, Deviation, Quote, Source, Threshold, at_least, combine, proportion
 from sgdcheck import shown
 from sgdcheck import data
 from sgdcheck.figures import figure, panel, series
@@ -94,7 +94,6 @@ def test_double_descent(scale, evidence):
     peaks_near = sum(bool(near[np.argmax(c)]) for c in curves.values())
     heights = [float(np.log(c.max() / min(c[widths_a <= n / 2].min(), c[widths_a >= 4 * n].min())))
                for c in curves.values()]
-    rise = [float(np.log(c[widths.index(n)] / c[widths.index(n // 2)])) for c in curves.values()]
     peak_at = [widths[int(np.argmax(c))] for c in curves.values()]
     evidence.record(**{"peak at": shown(int(np.median(peak_at)), f"m = {int(np.median(peak_at))} (median over seeds; "
                                                                  f"n = {n})")})
