@@ -264,6 +264,7 @@ def _figure(evidence, rows, times, trajectories):
 
 
 @pytest.mark.gpu
+@pytest.mark.xdist_group("poggio-basins")     # both cases on one worker: they share one measurement
 @pytest.mark.parametrize("part", [
     "within a basin",
     pytest.param("walls", marks=known_refutation(
