@@ -13,7 +13,8 @@ import torch
 from torch.func import grad, jvp
 
 from sgdcheck import data
-from sgdcheck.curvature import Problem, mse_loss, non_uniformity, sharpness, top_eigenvalue
+from sgdcheck.curvature import Problem, non_uniformity, sharpness, top_eigenvalue
+from sgdcheck.losses import mse_loss
 from sgdcheck.ensemble import train_ensemble
 from sgdcheck.models import FNN
 from sgdcheck.optim import GD

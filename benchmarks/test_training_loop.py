@@ -18,7 +18,7 @@ import pytest
 import torch
 
 from sgdcheck import data
-from sgdcheck.curvature import mse_loss
+from sgdcheck.losses import mse_loss
 from sgdcheck.ensemble import train_ensemble
 from sgdcheck.loop import BatchStream
 from sgdcheck.models import build

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from sgdcheck import Claim, Deviation, Quote, Source, Threshold, combine, effect, shown
-from sgdcheck.curvature import mse_loss, sharpness
+from sgdcheck.curvature import sharpness
+from sgdcheck.losses import mse_loss
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.runs import cached_run, reached_goal, trained_model, training_data
 from sgdcheck.setups import accuracy, held_out, label_runs

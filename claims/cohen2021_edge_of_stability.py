@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from sgdcheck import Claim, Deviation, Quote, Source, Threshold, combine, holds, precondition, shown, within
-from sgdcheck.curvature import mse_loss, sharpness
+from sgdcheck.curvature import sharpness
+from sgdcheck.losses import mse_loss
 from sgdcheck.ensemble import train_ensemble
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.runs import initial_model, training_data

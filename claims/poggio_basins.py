@@ -18,7 +18,7 @@ from torch.nn.utils import parameters_to_vector
 
 from sgdcheck import (Claim, Deviation, Quote, Source, Threshold, at_least, at_most, combine, effect, holds_for_all,
                       known_refutation, precondition, shown)
-from sgdcheck.curvature import mse_loss
+from sgdcheck.losses import mse_loss
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.geometry import classical_mds, interpolation_path
 from sgdcheck.optim import GD

@@ -13,7 +13,7 @@ from torch.func import functional_call, hessian
 
 from sgdcheck import Claim, Deviation, Quote, Source, Threshold, combine, holds, precondition, shown
 from sgdcheck import data
-from sgdcheck.curvature import mse_loss
+from sgdcheck.losses import mse_loss
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.models import PolynomialReLU
 from sgdcheck.train import train_lbfgs

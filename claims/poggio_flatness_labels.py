@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from sgdcheck import Claim, Deviation, Quote, Source, Threshold, combine, effect, known_refutation, precondition, shown
-from sgdcheck.curvature import mse_loss
+from sgdcheck.losses import mse_loss
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.geometry import flatness_radius
 from sgdcheck.runs import cached_run, initial_model, trained_model, training_data

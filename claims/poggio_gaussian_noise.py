@@ -14,7 +14,7 @@ from torch.func import functional_call, grad, vmap
 
 from sgdcheck import Claim, Deviation, Quote, Source, Threshold, at_least, at_most
 from sgdcheck import shown as as_shown
-from sgdcheck.curvature import mse_loss
+from sgdcheck.losses import mse_loss
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.run_sets import gd_minima
 from sgdcheck.runs import compute, trained_model, training_data

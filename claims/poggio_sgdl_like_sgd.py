@@ -15,7 +15,7 @@ import pytest
 from sgdcheck import (Claim, Deviation, Quote, Source, Threshold, at_least, at_most, combine, effect, known_inconclusive,
                       shown)
 from sgdcheck.figures import figure, panel, series
-from sgdcheck.curvature import mse_loss
+from sgdcheck.losses import mse_loss
 from sgdcheck.optim import Langevin
 from sgdcheck.runs import cached_run, initial_model, reached_goal, trained_model, training_data
 from sgdcheck.train import train

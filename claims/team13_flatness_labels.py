@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from sgdcheck import Claim, Deviation, Quote, Source, Threshold, at_least, at_most, combine, shown
-from sgdcheck.curvature import mse_loss
+from sgdcheck.losses import mse_loss
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.geometry import flatness_radius, simplex_surface
 from sgdcheck.runs import cached_run, reached_goal, trained_model, training_data

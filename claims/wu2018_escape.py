@@ -21,7 +21,8 @@ import numpy as np
 import pytest
 
 from sgdcheck import Claim, Deviation, Quote, Source, Threshold, at_most, combine, holds, precondition, shown
-from sgdcheck.curvature import mse_loss, non_uniformity, sharpness
+from sgdcheck.curvature import non_uniformity, sharpness
+from sgdcheck.losses import mse_loss
 from sgdcheck.escape import BURST, escape_probe
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.network_stability import predict_escape_at

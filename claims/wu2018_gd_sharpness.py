@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from sgdcheck import Claim, Deviation, Quote, Source, Threshold, at_least, at_most, combine, precondition, shown
-from sgdcheck.curvature import mse_loss, sharpness
+from sgdcheck.curvature import sharpness
+from sgdcheck.losses import mse_loss
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.run_sets import gd_minima, gd_sharpness_lrs
 from sgdcheck.runs import compute, trained_model, training_data

@@ -304,6 +304,36 @@ def _gauss_newton_sigma(problem: Problem):
     return product
 
 
+@dataclass(frozen=True)
+class HessianOperators:
+    """The full-batch Hessian product and the gradient-noise product Sigma v = mean_i H_i^2 v - H^2 v of one
+    problem, by the method chosen (Wu, Ma & E 2018, Definition 3), with the Gauss-Newton probe's error."""
+
+    method: str
+    hessian: Callable
+    sigma: Callable
+    probe_error: float | None
+
+
+def hessian_operators(problem: Problem, method: str = "auto", gauss_newton_tolerance: float = 1e-3, *,
+                      seed: int = 0) -> HessianOperators:
+    """H and Sigma as products: method "exact" (per-sample HVPs), "gauss-newton" (H_i = J_i^T Lambda_i J_i,
+    accurate near interpolation where the dropped residual-weighted term vanishes), or "auto" (Gauss-Newton
+    when the dropped part, measured on two random probes, is at most gauss_newton_tolerance)."""
+    if method not in ("auto", "exact", "gauss-newton"):
+        raise InvalidArgumentError(f"method must be 'auto', 'exact' or 'gauss-newton', got {method!r}")
+    probe_error = None
+    if method == "auto":
+        probe_error = _gauss_newton_error(problem, probes=2, seed=seed)
+        method = "gauss-newton" if probe_error <= gauss_newton_tolerance else "exact"
+    if method == "exact":
+        return HessianOperators(method, problem.hvp,
+                                lambda v: problem.second_moment_product(v) - problem.hvp(problem.hvp(v)),
+                                probe_error)
+    return HessianOperators(method, lambda v: gauss_newton_product(problem, v), _gauss_newton_sigma(problem),
+                            probe_error)
+
+
 def non_uniformity(model, X, Y, loss_fn: LossFn, *, method: str = "auto", tol: float = 1e-4,
                    gauss_newton_tolerance: float = 1e-3, chunk_size: int = 256, seed: int = 0) -> Measurement:
     """s = sqrt(lambda_max(mean_i H_i^2 - H^2)) (Wu, Ma & E 2018, Definition 3).
@@ -313,19 +343,11 @@ def non_uniformity(model, X, Y, loss_fn: LossFn, *, method: str = "auto", tol: f
     dropped term, weighted by the residual, vanishes). method="auto" measures that dropped part on
     random probes and takes the Gauss-Newton path only if it is below gauss_newton_tolerance.
     The result says which method was used and how many operator products it took."""
-    if method not in ("auto", "exact", "gauss-newton"):
-        raise InvalidArgumentError(f"method must be 'auto', 'exact' or 'gauss-newton', got {method!r}")
     with evaluation_mode(model):
         problem = _problem(model, X, Y, loss_fn, chunk_size)
-        probe_error = None
-        if method == "auto":
-            probe_error = _gauss_newton_error(problem, probes=2, seed=seed)
-            method = "gauss-newton" if probe_error <= gauss_newton_tolerance else "exact"
-        if method == "exact":
-            sigma = lambda v: problem.second_moment_product(v) - problem.hvp(problem.hvp(v))
-        else:
-            sigma = _gauss_newton_sigma(problem)
-        value = top_eigenvalue(sigma, problem, tol=tol, seed=seed)
+        operators = hessian_operators(problem, method, gauss_newton_tolerance, seed=seed)
+        method, probe_error = operators.method, operators.probe_error
+        value = top_eigenvalue(operators.sigma, problem, tol=tol, seed=seed)
     return Measurement(float(np.sqrt(max(float(value), 0.0))), method=method, sigma_max=float(value),
                        gauss_newton_probe_error=probe_error, products=value.products, tol=tol)
 
@@ -344,9 +366,3 @@ def hessian_trace(model, X, Y, loss_fn: LossFn, *, probes: int = 100, chunk_size
             samples.append(float(v @ problem.hvp(v)))
     samples = np.array(samples)
     return Measurement(float(samples.mean()), stderr=float(samples.std(ddof=1) / np.sqrt(probes)), probes=probes)
-
-
-def mse_loss(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Per-sample squared error averaged over output coordinates, (1/k) ||f(x) - y||^2 (the convention of
-    Wu, Ma & E's code: mean over samples and classes, no 1/2)."""
-    return ((outputs - targets) ** 2).flatten(1).mean(1)

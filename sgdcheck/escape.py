@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 import torch
 
-from .curvature import mse_loss, sharpness
+from .curvature import sharpness
+from .losses import mse_loss
 from .errors import InvalidArgumentError
 from .optim import GD
 from .sampling import THEORY_SAMPLING

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .curvature import (LossFn, Measurement, _gauss_newton_error, _gauss_newton_sigma, _problem, evaluation_mode,
-                        gauss_newton_product, top_eigenvalue)
+from .curvature import LossFn, Measurement, _problem, evaluation_mode, hessian_operators, top_eigenvalue
 from .errors import InvalidArgumentError
 from .stability import NOT_PREDICTED, Prediction, batch_factor, predict_escape
 
@@ -22,23 +21,14 @@ def stability_criterion(model, X, Y, loss_fn: LossFn, lr: float, batch_size: int
     in non_uniformity (method "exact", "gauss-newton" or "auto"); with Gauss-Newton the H_i are the positive
     semi-definite J_i^T Lambda_i J_i of the quadratic model the theory linearises. The result carries
     `upper` = value + the Lanczos error estimate (the Ritz value is a lower bound)."""
-    if method not in ("auto", "exact", "gauss-newton"):
-        raise InvalidArgumentError(f"method must be 'auto', 'exact' or 'gauss-newton', got {method!r}")
     if not (np.isfinite(lr) and lr > 0):
         raise InvalidArgumentError(f"lr must be a finite number > 0, got {lr!r}")
     factor = batch_factor(len(X), batch_size, sampling)
     with evaluation_mode(model):
         problem = _problem(model, X, Y, loss_fn, chunk_size)
-        probe_error = None
-        if method == "auto":
-            probe_error = _gauss_newton_error(problem, probes=2, seed=seed)
-            method = "gauss-newton" if probe_error <= gauss_newton_tolerance else "exact"
-        if method == "exact":
-            hessian = problem.hvp
-            sigma = lambda v: problem.second_moment_product(v) - problem.hvp(problem.hvp(v))
-        else:
-            hessian = lambda v: gauss_newton_product(problem, v)
-            sigma = _gauss_newton_sigma(problem)
+        operators = hessian_operators(problem, method, gauss_newton_tolerance, seed=seed)
+        method, probe_error = operators.method, operators.probe_error
+        hessian, sigma = operators.hessian, operators.sigma
 
         def product(v):
             hv = hessian(v)

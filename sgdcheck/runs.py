@@ -25,7 +25,7 @@ import torch
 
 from . import data as data_module
 from . import optim, progress
-from .curvature import mse_loss
+from .losses import mse_loss
 from .errors import CacheError, InvalidArgumentError
 from .fingerprint import code_commit, source_fingerprint
 from .sampling import checked as checked_sampling, note as note_sampling

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from .curvature import mse_loss, non_uniformity, sharpness
+from .curvature import non_uniformity, sharpness
+from .losses import mse_loss
 from .figures import figure, panel, series
 from .fingerprint import source_fingerprint
 from .sampling import THEORY_SAMPLING, note as note_sampling

@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from sgdcheck import InvalidArgumentError
-from sgdcheck.curvature import Problem, hessian_trace, mse_loss, non_uniformity, sharpness
+from sgdcheck.curvature import Problem, hessian_trace, non_uniformity, sharpness
+from sgdcheck.losses import mse_loss
 from sgdcheck.stability import sharpness_nonuniformity
 
 

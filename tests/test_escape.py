@@ -2,7 +2,8 @@ import pytest
 import torch
 
 from sgdcheck import InvalidArgumentError, data, optim
-from sgdcheck.curvature import mse_loss, sharpness
+from sgdcheck.curvature import sharpness
+from sgdcheck.losses import mse_loss
 from sgdcheck.escape import escape_probe
 from sgdcheck.train import train
 

@@ -3,7 +3,8 @@ import pytest
 import torch
 
 from sgdcheck import InvalidArgumentError
-from sgdcheck.curvature import Problem, mse_loss
+from sgdcheck.curvature import Problem
+from sgdcheck.losses import mse_loss
 from sgdcheck.geometry import (classical_mds, exit_radius, flatness_radius, interpolation_path, simplex_surface,
                                spectral_density)
 

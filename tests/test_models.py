@@ -47,3 +47,24 @@ def test_small_vgg_has_the_papers_parameter_count_and_two_outputs():
     assert count_parameters(build("vgg", width_scale=0.5)) < 71_410
     with pytest.raises(InvalidArgumentError, match="pixels"):
         SmallVGG(image=16)
+
+
+def test_init_scale_multiplies_weights_and_leaves_biases():
+    torch.manual_seed(0)
+    plain = build("fnn", hidden=(8, 8), inputs=5, outputs=3)
+    torch.manual_seed(0)
+    doubled = build("fnn", hidden=(8, 8), inputs=5, outputs=3, init_scale=2.0)
+    for (name, p), q in zip(plain.named_parameters(), doubled.parameters()):
+        expected = 2 * p if p.dim() >= 2 else p
+        assert torch.equal(q, expected), name
+    torch.manual_seed(0)
+    two_layer = build("two-layer", dim=4, width=6, init_scale=0.5)
+    torch.manual_seed(0)
+    reference = build("two-layer", dim=4, width=6)
+    assert torch.equal(two_layer.inner, 0.5 * reference.inner)
+
+
+@pytest.mark.parametrize("bad", [0.0, -1.0, float("nan"), float("inf")])
+def test_init_scale_must_be_positive_and_finite(bad):
+    with pytest.raises(InvalidArgumentError, match="init_scale"):
+        build("fnn", init_scale=bad)

@@ -3,7 +3,7 @@ import pytest
 from test_curvature import dense_per_sample, tiny
 
 from sgdcheck import InvalidArgumentError
-from sgdcheck.curvature import mse_loss
+from sgdcheck.losses import mse_loss
 from sgdcheck.network_stability import stability_criterion
 from sgdcheck.stability import criterion
 

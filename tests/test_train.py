@@ -3,7 +3,8 @@ import pytest
 import torch
 
 from sgdcheck import InvalidArgumentError, optim
-from sgdcheck.curvature import mse_loss, sharpness
+from sgdcheck.curvature import sharpness
+from sgdcheck.losses import mse_loss
 from sgdcheck.ensemble import train_ensemble
 from sgdcheck.train import train, train_lbfgs
 
