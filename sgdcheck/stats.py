@@ -259,6 +259,36 @@ def correlation_interval(x, y, confidence: float = 0.95) -> Interval:
                     lambda level: correlation_interval(x, y, level))
 
 
+def within_group_correlation(x, y, groups, confidence: float = 0.95) -> Interval:
+    """Pearson's r of x and y after each group's mean is taken out of both (the pooled within-group
+    correlation), with its Fisher-z interval on the degrees of freedom the group means leave: variance
+    1/(n - g - 2) for n pairs in g groups (the partial correlation given the group indicators). A correlation
+    that lives only between groups is 0 here."""
+    _check_confidence(confidence)
+    x, y, groups = np.asarray(x, float).ravel(), np.asarray(y, float).ravel(), np.asarray(groups).ravel()
+    if not (x.size == y.size == groups.size):
+        raise InvalidArgumentError(f"x, y and groups must have equal lengths, got {x.size}, {y.size}, {groups.size}")
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+        raise InvalidArgumentError("x or y contain NaN or infinity; gate them with a precondition")
+    labels = np.unique(groups)
+    if x.size - labels.size < 3:
+        raise InvalidArgumentError(f"a within-group correlation interval needs at least 3 pairs more than groups, "
+                                   f"got {x.size} pairs in {labels.size} groups")
+    dx, dy = x.copy(), y.copy()
+    for label in labels:
+        members = groups == label
+        dx[members] -= dx[members].mean()
+        dy[members] -= dy[members].mean()
+    if not (np.any(dx) and np.any(dy)):
+        raise InvalidArgumentError("x or y does not vary within any group: no within-group correlation")
+    r = float(np.sum(dx * dy) / np.sqrt(np.sum(dx**2) * np.sum(dy**2)))
+    half = sps.norm.ppf(0.5 + confidence / 2) / np.sqrt(x.size - labels.size - 2)
+    z = np.arctanh(np.clip(r, -0.999999, 0.999999))
+    return Interval(r, float(np.tanh(z - half)), float(np.tanh(z + half)), confidence,
+                    f"Fisher z, n={x.size} in {labels.size} groups",
+                    lambda level: within_group_correlation(x, y, groups, level))
+
+
 def _in_halfwidths(margin: float, interval: Interval) -> float:
     if interval.half_width > 0:
         return margin / interval.half_width

@@ -3,7 +3,8 @@ import pytest
 
 from sgdcheck import InvalidArgumentError
 from sgdcheck.stats import (INCONCLUSIVE, REFUTED, REPLICATED, Interval, Verdict, at_least, at_most, binomial_interval, combine, compare, effect, equals,
-                            fit_loglog_slope, holds, holds_for_all, mean_interval, precondition, proportion, within)
+                            correlation_interval, fit_loglog_slope, holds, holds_for_all, mean_interval, precondition,
+                            proportion, within, within_group_correlation)
 
 
 def _interval(low, high):
@@ -242,3 +243,38 @@ def test_infinite_margins_stay_numbers_through_json():
     from sgdcheck.stats import decided_by
     other = compare(_interval(0.4, 0.6), 0.0, 1.0)
     assert decided_by(REPLICATED, "", "cases", [back, other], min, [back, other]).margin == other.margin
+
+
+def test_within_group_correlation_removes_a_correlation_that_lives_between_groups():
+    rng = np.random.default_rng(0)
+    groups = np.repeat([0, 1, 2], 20)
+    x = groups * 10.0 + rng.normal(size=60)
+    y = groups * 10.0 + rng.normal(size=60)          # correlated only through the groups
+    assert correlation_interval(x, y).estimate > 0.95
+    inside = within_group_correlation(x, y, groups)
+    assert inside.low < 0 < inside.high
+    assert "3 groups" in inside.method
+
+
+def test_within_group_correlation_matches_the_partial_correlation_and_its_degrees_of_freedom():
+    rng = np.random.default_rng(1)
+    groups = np.repeat(["a", "b"], 15)
+    x = rng.normal(size=30) + (groups == "a") * 5
+    y = 0.8 * x + rng.normal(scale=0.5, size=30)
+    dx = x - np.where(groups == "a", x[groups == "a"].mean(), x[groups == "b"].mean())
+    dy = y - np.where(groups == "a", y[groups == "a"].mean(), y[groups == "b"].mean())
+    r = within_group_correlation(x, y, groups)
+    assert r.estimate == pytest.approx(np.corrcoef(dx, dy)[0, 1])
+    half = 1.959964 / np.sqrt(30 - 2 - 2)
+    assert r.high == pytest.approx(np.tanh(np.arctanh(r.estimate) + half), rel=1e-5)
+
+
+@pytest.mark.parametrize("x, y, groups, match", [
+    ([1, 2, 3], [1, 2, 3], [0, 0], "equal lengths"),
+    ([1, 2, 3, 4], [1, 2, 3, 4], [0, 0, 1, 1], "3 pairs more than groups"),
+    ([1, 2, np.nan, 4, 5, 6], [1, 2, 3, 4, 5, 6], [0] * 6, "NaN"),
+    ([1, 1, 1, 2, 2, 2], [1, 2, 3, 4, 5, 6], [0, 0, 0, 1, 1, 1], "does not vary"),
+])
+def test_within_group_correlation_rejects_bad_input(x, y, groups, match):
+    with pytest.raises(InvalidArgumentError, match=match):
+        within_group_correlation(x, y, groups)
