@@ -84,7 +84,10 @@ CLAIM = Claim(
         Threshold("eta = 0.5, SB = B 10, LB = B n", "tuned",
                   "the stability diagram's setup (Wu 2018), not Keskar's; confirmed on seeds 1000+ (smoke)"),
         Threshold("control: log(a_GD / a_SB) inside +-log 1.1 (effect 'none')", "argument",
-                  "the mirror of part 2 on the same numbers: it is refuted whenever part 2 replicates"),
+                  "the rival that the step alone sets the sharpness: minima of every batch size at the edge of "
+                  "GD's bound a ~ 2/eta (the edge-of-stability reading of Cohen et al. 2021, cohen2021.edge-of-"
+                  "stability, carried over to SGD), so at a common eta small and large batches end equally sharp; "
+                  "10% is part 2's smallest effect. It is refuted whenever part 2 replicates (the same numbers)"),
     ),
     notes="SB: the smallest SGD batch of the diagram; LB: GD (B = n); both at eta = 0.5 and the same loss goal. "
           "The paper uses ADAM and different networks; this checks the direction, paired by seed. Smallest effects "
@@ -122,5 +125,5 @@ def test_small_vs_large_batch(scale, device, evidence):
     evidence.detail(**diagram)
     evidence.figure("diagram", diagram_figure(diagram))
     evidence.conclude(CLAIM, verdict, seeds=sorted({p["seed"] for p in diagram["points"]}),
-                      negative_control=("the batch size does not change the sharpness of the minimum found (within 10%)",
+                      negative_control=("the step alone sets the sharpness: the batch size does not change it (within 10%)",
                                         control))
