@@ -1,0 +1,285 @@
+"""Finite sums of quadratics whose SGD noise depends on the state, with exact moments.
+
+Wu, Ma & E (NeurIPS 2018), Sec. 2-3: near a global minimum the loss is f(x) = (1/n) sum_i f_i(x) with
+per-sample Hessians H_i, and a batch b's gradient differs from the full gradient by a term that depends on
+where SGD is. For f_i(x) = 1/2 (x - c_i)^T H_i (x - c_i) and the minimum x* of f,
+
+    grad f_b(x) - grad f(x) = (H_b - H)(x - x*) + g_b,    g_b = mean_{i in b} H_i (x* - c_i),
+
+where H_b is the batch mean of the H_i. The first term grows with the distance from x* and with the spread of
+the H_i (the non-uniformity s); the second is present only where the components do not share their minimum.
+:class:`QuadraticSum` is this sum in both kinds: interpolating (every c_i = x*: the noise vanishes at the
+minimum and scales with a and s nearby, the over-parameterised case of the paper) and non-interpolating (an
+additive part g_b besides). The Langevin reading of SGD (Poggio & Liao Sec. 7; Chaudhari's notes Sec. 3)
+keeps only an additive noise of fixed covariance; these sums are where the two pictures differ.
+
+:class:`TwoMinimaSum` has several global minima of equal depth (zero), every component being the smallest of
+its quadratics around the minima: the minima share their depth and differ in a or s only (Sec. 2's f1, f2 is
+the one-dimensional case, :func:`wu2018_section2`).
+
+The exact moments of the error e_t = x_t - x* follow from the batch being drawn afresh at every step,
+independently of e_t (the samplings of :mod:`sgdcheck.stability`):
+
+    m_{t+1} = (I - eta H) m_t,
+    M_{t+1} = T(M_t) + eta^2 c (K(m_t) + K(m_t)^T) + eta^2 c G,
+
+T the second-moment map of :func:`sgdcheck.stability.second_moment_operator`, c the batch factor
+((n-B)/(B(n-1)) for uniform B-subsets, 1/B with replacement), K(m) = (1/n) sum_i H_i m g_i^T and
+G = (1/n) sum_i g_i g_i^T with g_i = H_i (x* - c_i) (sum_i g_i = 0).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import stability
+from .errors import InvalidArgumentError
+from .landscapes import _as_points as _points
+from .samplers import draw_batches
+
+
+def _psd(hessians, what: str) -> np.ndarray:
+    h = stability.validate(hessians)
+    smallest = np.linalg.eigvalsh(h).min()
+    if smallest < -1e-10 * max(1.0, np.abs(h).max()):
+        raise InvalidArgumentError(f"{what} must be positive semi-definite; an eigenvalue is {smallest:.3g}")
+    return h
+
+
+class QuadraticSum:
+    """f(x) = (1/n) sum_i 1/2 (x - c_i)^T H_i (x - c_i), points x of shape [chains, d].
+
+    hessians: [n, d, d], each symmetric positive semi-definite; centers: [n, d], or None for every c_i = 0
+    (the interpolating kind). The mean Hessian H must be positive definite, so that the minimum
+    x* = H^{-1} mean_i H_i c_i is unique.
+    """
+
+    def __init__(self, hessians, centers=None):
+        self.hessians = _psd(hessians, "the component Hessians")
+        self.n, self.dim = self.hessians.shape[:2]
+        if self.n < 2:
+            raise InvalidArgumentError(f"a finite sum needs n >= 2 components, got {self.n}")
+        self.centers = (np.zeros((self.n, self.dim)) if centers is None
+                        else np.asarray(centers, dtype=np.float64))
+        if self.centers.shape != (self.n, self.dim) or not np.all(np.isfinite(self.centers)):
+            raise InvalidArgumentError(
+                f"centers must be finite with shape [n, d] = [{self.n}, {self.dim}], got {self.centers.shape}")
+        mean = self.hessians.mean(axis=0)
+        if np.linalg.eigvalsh(mean)[0] <= 1e-12 * max(1.0, np.abs(mean).max()):
+            raise InvalidArgumentError("the mean Hessian H must be positive definite (a unique minimum)")
+        self.mean_hessian = mean
+        self.minimum = np.linalg.solve(mean, np.einsum("nij,nj->i", self.hessians, self.centers) / self.n)
+        # g_i = H_i (x* - c_i): each component's gradient at the minimum (they sum to zero)
+        self.offsets = np.einsum("nij,nj->ni", self.hessians, self.minimum - self.centers)
+
+    @property
+    def interpolating(self) -> bool:
+        """Whether every component is minimised at x* (SGD's noise vanishes there)."""
+        return bool(np.abs(self.offsets).max() <= 1e-12 * max(1.0, np.abs(self.hessians).max()))
+
+    def component_grads(self, x) -> np.ndarray:
+        """[chains, n, d]: grad f_i(x) = H_i (x - c_i)."""
+        x = _points(x, self.dim)
+        return np.einsum("nij,cnj->cni", self.hessians, x[:, None, :] - self.centers[None])
+
+    def value(self, x) -> np.ndarray:
+        diff = _points(x, self.dim)[:, None, :] - self.centers[None]
+        return 0.5 * np.einsum("cni,nij,cnj->c", diff, self.hessians, diff) / self.n
+
+    def grad(self, x) -> np.ndarray:
+        return self.component_grads(x).mean(axis=1)
+
+    def batch_grad(self, x, batch: np.ndarray) -> np.ndarray:
+        return np.take_along_axis(self.component_grads(x), np.asarray(batch)[:, :, None], axis=1).mean(axis=1)
+
+    def sharpness_nonuniformity(self) -> tuple[float, float]:
+        """(a, s) at the minimum (Wu 2018, Definition 3)."""
+        return stability.sharpness_nonuniformity(self.hessians)
+
+    def mean_square_rate(self, lr: float, batch_size: int, sampling: str = "subsets") -> float:
+        """The growth factor per step of E||x_t - x*||^2 in its homogeneous part (Theorem 1's map)."""
+        return stability.mean_square_rate(self.hessians, lr, batch_size, sampling)
+
+    def noise_covariance(self, x, batch_size: int, sampling: str = "subsets") -> np.ndarray:
+        """[chains, d, d]: the covariance of the batch gradient at each point x, c Cov_i(grad f_i(x)).
+
+        Zero at the minimum of an interpolating sum; quadratic in the distance from it."""
+        factor = stability.batch_factor(self.n, batch_size, sampling)
+        grads = self.component_grads(x)
+        centred = grads - grads.mean(axis=1, keepdims=True)
+        return factor * np.einsum("cni,cnj->cij", centred, centred) / self.n
+
+    def _check(self, lr: float, batch_size: int) -> None:
+        stability.validate(self.hessians, lr, batch_size)
+
+    def moments(self, lr: float, batch_size: int, x0, steps: int, sampling: str = "subsets"):
+        """Exact (E[e_t], E[e_t e_t^T]) for t = 0..steps, e_t = x_t - x*, from x_0 = x0: shapes
+        [steps + 1, d] and [steps + 1, d, d] (the recursion in the module docstring)."""
+        self._check(lr, batch_size)
+        if int(steps) != steps or steps < 0:
+            raise InvalidArgumentError(f"steps must be an integer >= 0, got {steps!r}")
+        d = self.dim
+        factor = stability.batch_factor(self.n, batch_size, sampling)
+        operator = stability.second_moment_operator(self.hessians, lr, batch_size, sampling)
+        step = np.eye(d) - lr * self.mean_hessian
+        additive = lr**2 * factor * np.einsum("ni,nj->ij", self.offsets, self.offsets) / self.n
+        mean = np.asarray(x0, dtype=np.float64).reshape(d) - self.minimum
+        second = np.outer(mean, mean)
+        means, seconds = [mean], [second]
+        for _ in range(steps):
+            cross = np.einsum("nij,j,nk->ik", self.hessians, mean, self.offsets) / self.n
+            second = (operator @ second.ravel()).reshape(d, d) + lr**2 * factor * (cross + cross.T) + additive
+            mean = step @ mean
+            means.append(mean)
+            seconds.append(second)
+        return np.array(means), np.array(seconds)
+
+    def mean_square(self, lr: float, batch_size: int, x0, steps: int, sampling: str = "subsets") -> np.ndarray:
+        """Exact E||x_t - x*||^2 for t = 0..steps."""
+        return np.trace(self.moments(lr, batch_size, x0, steps, sampling)[1], axis1=1, axis2=2)
+
+    def stationary_second_moment(self, lr: float, batch_size: int, sampling: str = "subsets") -> np.ndarray:
+        """The limit of E[e_t e_t^T]: the solution of M = T(M) + eta^2 c G, which exists when the mean-square
+        rate is below 1 (zero for an interpolating sum)."""
+        self._check(lr, batch_size)
+        rate = self.mean_square_rate(lr, batch_size, sampling)
+        if not rate < 1:
+            raise InvalidArgumentError(
+                f"no stationary law: SGD (lr {lr}, batch {batch_size}) is mean-square unstable here "
+                f"(rate {rate:.6g} >= 1)")
+        d = self.dim
+        factor = stability.batch_factor(self.n, batch_size, sampling)
+        additive = lr**2 * factor * np.einsum("ni,nj->ij", self.offsets, self.offsets) / self.n
+        operator = stability.second_moment_operator(self.hessians, lr, batch_size, sampling)
+        moment = np.linalg.solve(np.eye(d * d) - operator, additive.ravel()).reshape(d, d)
+        return 0.5 * (moment + moment.T)
+
+    def stationary_excess_loss(self, lr: float, batch_size: int, sampling: str = "subsets") -> float:
+        """E f(x) - f(x*) in the stationary law: 1/2 tr(H M) (f is exactly quadratic with Hessian H)."""
+        return 0.5 * float(np.trace(self.mean_hessian @ self.stationary_second_moment(lr, batch_size, sampling)))
+
+
+class TwoMinimaSum:
+    """Components f_i(x) = min_k 1/2 (x - m_k)^T H_{k,i} (x - m_k) over minima m_k: every component is zero
+    at every m_k, so all of them are global minima of equal depth, each interpolating, with its own
+    sharpness a_k and non-uniformity s_k (Wu 2018, Sec. 2, in d dimensions).
+
+    minima: [K, d]; hessians: [K, n, d, d], symmetric positive semi-definite, each minimum's mean Hessian
+    positive definite. Near m_k (where each component's k-th quadratic is its smallest), SGD is exactly the
+    linear map of Theorem 1 with the H_{k,i}.
+    """
+
+    def __init__(self, minima, hessians):
+        self.minima = np.asarray(minima, dtype=np.float64)
+        h = np.asarray(hessians, dtype=np.float64)
+        if self.minima.ndim != 2 or h.ndim != 4 or h.shape[0] != self.minima.shape[0] or \
+                h.shape[2:] != (self.minima.shape[1],) * 2 or self.minima.shape[0] < 2:
+            raise InvalidArgumentError(
+                f"minima [K, d] and hessians [K, n, d, d] with K >= 2 must agree, got {self.minima.shape} "
+                f"and {h.shape}")
+        self.hessians = np.stack([_psd(hk, f"the Hessians at minimum {k}") for k, hk in enumerate(h)])
+        self.count, self.n, self.dim = h.shape[0], h.shape[1], h.shape[2]
+        if self.n < 2:
+            raise InvalidArgumentError(f"a finite sum needs n >= 2 components, got {self.n}")
+        for k in range(self.count):
+            if np.linalg.eigvalsh(self.hessians[k].mean(axis=0))[0] <= 0:
+                raise InvalidArgumentError(f"the mean Hessian at minimum {k} must be positive definite")
+
+    def _quadratics(self, x) -> np.ndarray:
+        """[chains, K, n]: each component's quadratic around each minimum."""
+        diff = _points(x, self.dim)[:, None, :] - self.minima[None]             # [chains, K, d]
+        return 0.5 * np.einsum("cki,knij,ckj->ckn", diff, self.hessians, diff)
+
+    def component_values(self, x) -> np.ndarray:
+        return self._quadratics(x).min(axis=1)
+
+    def value(self, x) -> np.ndarray:
+        return self.component_values(x).mean(axis=1)
+
+    def component_grads(self, x) -> np.ndarray:
+        """[chains, n, d]: the gradient of each component's active (smallest) quadratic."""
+        x = _points(x, self.dim)
+        active = self._quadratics(x).argmin(axis=1)                              # [chains, n]
+        centres = self.minima[active]                                            # [chains, n, d]
+        hessians = self.hessians[active, np.arange(self.n)[None, :]]             # [chains, n, d, d]
+        return np.einsum("cnij,cnj->cni", hessians, x[:, None, :] - centres)
+
+    def grad(self, x) -> np.ndarray:
+        return self.component_grads(x).mean(axis=1)
+
+    def batch_grad(self, x, batch: np.ndarray) -> np.ndarray:
+        return np.take_along_axis(self.component_grads(x), np.asarray(batch)[:, :, None], axis=1).mean(axis=1)
+
+    def nearest_minimum(self, x) -> np.ndarray:
+        """[chains]: the index of the nearest minimum (-1 for a point that is not finite)."""
+        x = _points(x, self.dim)
+        distance = np.linalg.norm(x[:, None, :] - self.minima[None], axis=2)
+        return np.where(np.isfinite(x).all(axis=1), np.nan_to_num(distance, nan=np.inf).argmin(axis=1), -1)
+
+    def component_hessians(self, k: int) -> np.ndarray:
+        if not 0 <= k < self.count:
+            raise InvalidArgumentError(f"minimum index must be in 0..{self.count - 1}, got {k}")
+        return self.hessians[k]
+
+    def sharpness_nonuniformity(self, k: int) -> tuple[float, float]:
+        return stability.sharpness_nonuniformity(self.component_hessians(k))
+
+    def mean_square_rate(self, k: int, lr: float, batch_size: int, sampling: str = "subsets") -> float:
+        return stability.mean_square_rate(self.component_hessians(k), lr, batch_size, sampling)
+
+    def local_sum(self, k: int) -> QuadraticSum:
+        """The quadratic sum that equals this one near minimum k."""
+        return QuadraticSum(self.component_hessians(k), np.broadcast_to(self.minima[k], (self.n, self.dim)))
+
+
+def wu2018_section2() -> TwoMinimaSum:
+    """f = (f1 + f2)/2, f1 = min(x^2, 0.1 (x-1)^2), f2 = min(x^2, 1.9 (x-1)^2) (Wu 2018, Sec. 2): a = 2 at both
+    minima, s = 0 at x = 0 and s = 1.8 at x = 1."""
+    return TwoMinimaSum([[0.0], [1.0]], [[[[2.0]], [[2.0]]], [[[0.2]], [[3.8]]]])
+
+
+def _spread(a: float, s: float) -> np.ndarray:
+    """Four 2x2 component Hessians a I + D_i with D = s diag(1, -1), -s diag(1, -1), s [[0, 1], [1, 0]] and its
+    negative: their mean is a I (sharpness a), Sigma = mean D_i^2 = s^2 I (non-uniformity s in every
+    direction), and each component has curvatures a + s and a - s along its own axes (convex for s <= a).
+    With a = 2, s = 1.8 each component has Sec. 2's curvatures 3.8 and 0.2."""
+    flip, swap = np.diag([1.0, -1.0]), np.array([[0.0, 1.0], [1.0, 0.0]])
+    base = a * np.eye(2)
+    return np.stack([base + s * flip, base - s * flip, base + s * swap, base - s * swap])
+
+
+def equal_sharpness_2d(a: float = 2.0, s: float = 1.8, separation: float = 2.0) -> TwoMinimaSum:
+    """Two global minima in d = 2, (0, 0) and (separation, 0), with the same mean Hessian a I (sharpness a at
+    both) and four components: at (0, 0) they agree (s = 0), at (separation, 0) they differ by
+    :func:`_spread` (non-uniformity s, 0 < s <= a)."""
+    if not (a > 0 and 0 < s <= a and separation > 0):
+        raise InvalidArgumentError(
+            f"equal_sharpness_2d needs a > 0, 0 < s <= a and separation > 0, got a={a}, s={s}, "
+            f"separation={separation}")
+    return TwoMinimaSum([[0.0, 0.0], [separation, 0.0]], [np.stack([a * np.eye(2)] * 4), _spread(a, s)])
+
+
+def equal_nonuniformity_2d(a_flat: float = 2.0, a_sharp: float = 3.0, s: float = 1.8,
+                           separation: float = 2.0) -> TwoMinimaSum:
+    """Two global minima in d = 2 with the same non-uniformity s (:func:`_spread` at both) and sharpness
+    a_flat at (0, 0), a_sharp at (separation, 0); 0 < s <= a_flat <= a_sharp."""
+    if not (0 < s <= a_flat <= a_sharp and separation > 0):
+        raise InvalidArgumentError(
+            f"equal_nonuniformity_2d needs 0 < s <= a_flat <= a_sharp and separation > 0, got "
+            f"a_flat={a_flat}, a_sharp={a_sharp}, s={s}, separation={separation}")
+    return TwoMinimaSum([[0.0, 0.0], [separation, 0.0]], [_spread(a, s) for a in (a_flat, a_sharp)])
+
+
+def simulate_moments(finite_sum: QuadraticSum, lr: float, batch_size: int, x0, steps: int, chains: int,
+                     rng: np.random.Generator, sampling: str = "subsets") -> np.ndarray:
+    """Monte Carlo of ||x_t - x*||^2 for each chain, t = 0..steps: [chains, steps + 1] (for tests against
+    :meth:`QuadraticSum.mean_square`)."""
+    finite_sum._check(lr, batch_size)
+    stability.batch_factor(finite_sum.n, batch_size, sampling)
+    x = np.broadcast_to(np.asarray(x0, float), (chains, finite_sum.dim)).copy()
+    out = np.empty((chains, steps + 1))
+    out[:, 0] = ((x - finite_sum.minimum) ** 2).sum(axis=1)
+    for t in range(steps):
+        batch = draw_batches(rng, chains, finite_sum.n, batch_size, replacement=sampling == "replacement")
+        x = x - lr * finite_sum.batch_grad(x, batch)
+        out[:, t + 1] = ((x - finite_sum.minimum) ** 2).sum(axis=1)
+    return out
