@@ -13,7 +13,7 @@ minimum and scales with a and s nearby, the over-parameterised case of the paper
 additive part g_b besides). The Langevin reading of SGD (Poggio & Liao Sec. 7; Chaudhari's notes Sec. 3)
 keeps only an additive noise of fixed covariance; these sums are where the two pictures differ.
 
-:class:`TwoMinimaSum` has several global minima of equal depth (zero), every component being the smallest of
+:class:`EqualDepthMinima` has several global minima of equal depth (zero), every component being the smallest of
 its quadratics around the minima: the minima share their depth and differ in a or s only (Sec. 2's f1, f2 is
 the one-dimensional case, :func:`wu2018_section2`).
 
@@ -89,7 +89,9 @@ class QuadraticSum:
         return self.component_grads(x).mean(axis=1)
 
     def batch_grad(self, x, batch: np.ndarray) -> np.ndarray:
-        return np.take_along_axis(self.component_grads(x), np.asarray(batch)[:, :, None], axis=1).mean(axis=1)
+        """[chains, d]: the mean gradient of each chain's batch (indices [chains, B]), computed for the batch only."""
+        x, batch = _points(x, self.dim), np.asarray(batch)
+        return np.einsum("cbij,cbj->ci", self.hessians[batch], x[:, None, :] - self.centers[batch]) / batch.shape[1]
 
     def sharpness_nonuniformity(self) -> tuple[float, float]:
         """(a, s) at the minimum (Wu 2018, Definition 3)."""
@@ -158,7 +160,7 @@ class QuadraticSum:
         return 0.5 * float(np.trace(self.mean_hessian @ self.stationary_second_moment(lr, batch_size, sampling)))
 
 
-class TwoMinimaSum:
+class EqualDepthMinima:
     """Components f_i(x) = min_k 1/2 (x - m_k)^T H_{k,i} (x - m_k) over minima m_k: every component is zero
     at every m_k, so all of them are global minima of equal depth, each interpolating, with its own
     sharpness a_k and non-uniformity s_k (Wu 2018, Sec. 2, in d dimensions).
@@ -195,19 +197,27 @@ class TwoMinimaSum:
     def value(self, x) -> np.ndarray:
         return self.component_values(x).mean(axis=1)
 
+    def _grads(self, x: np.ndarray, components: np.ndarray) -> np.ndarray:
+        """[chains, m, d]: the gradients of the components [chains, m] at each chain's point, each from its
+        active (smallest) quadratic."""
+        diff = x[:, None, :] - self.minima[None]                                 # [chains, K, d]
+        h = self.hessians[:, components].transpose(1, 2, 0, 3, 4)               # [chains, m, K, d, d]
+        active = np.einsum("cki,cmkij,ckj->cmk", diff, h, diff).argmin(axis=2)  # [chains, m]
+        chains = np.arange(x.shape[0])[:, None]
+        hessians = h[chains, np.arange(components.shape[1])[None, :], active]   # [chains, m, d, d]
+        return np.einsum("cmij,cmj->cmi", hessians, x[:, None, :] - self.minima[active])
+
     def component_grads(self, x) -> np.ndarray:
         """[chains, n, d]: the gradient of each component's active (smallest) quadratic."""
         x = _points(x, self.dim)
-        active = self._quadratics(x).argmin(axis=1)                              # [chains, n]
-        centres = self.minima[active]                                            # [chains, n, d]
-        hessians = self.hessians[active, np.arange(self.n)[None, :]]             # [chains, n, d, d]
-        return np.einsum("cnij,cnj->cni", hessians, x[:, None, :] - centres)
+        return self._grads(x, np.broadcast_to(np.arange(self.n), (x.shape[0], self.n)))
 
     def grad(self, x) -> np.ndarray:
         return self.component_grads(x).mean(axis=1)
 
     def batch_grad(self, x, batch: np.ndarray) -> np.ndarray:
-        return np.take_along_axis(self.component_grads(x), np.asarray(batch)[:, :, None], axis=1).mean(axis=1)
+        """[chains, d]: the mean gradient of each chain's batch (indices [chains, B]), computed for the batch only."""
+        return self._grads(_points(x, self.dim), np.asarray(batch)).mean(axis=1)
 
     def nearest_minimum(self, x) -> np.ndarray:
         """[chains]: the index of the nearest minimum (-1 for a point that is not finite)."""
@@ -231,10 +241,10 @@ class TwoMinimaSum:
         return QuadraticSum(self.component_hessians(k), np.broadcast_to(self.minima[k], (self.n, self.dim)))
 
 
-def wu2018_section2() -> TwoMinimaSum:
+def wu2018_section2() -> EqualDepthMinima:
     """f = (f1 + f2)/2, f1 = min(x^2, 0.1 (x-1)^2), f2 = min(x^2, 1.9 (x-1)^2) (Wu 2018, Sec. 2): a = 2 at both
     minima, s = 0 at x = 0 and s = 1.8 at x = 1."""
-    return TwoMinimaSum([[0.0], [1.0]], [[[[2.0]], [[2.0]]], [[[0.2]], [[3.8]]]])
+    return EqualDepthMinima([[0.0], [1.0]], [[[[2.0]], [[2.0]]], [[[0.2]], [[3.8]]]])
 
 
 def _spread(a: float, s: float) -> np.ndarray:
@@ -247,7 +257,7 @@ def _spread(a: float, s: float) -> np.ndarray:
     return np.stack([base + s * flip, base - s * flip, base + s * swap, base - s * swap])
 
 
-def equal_sharpness_2d(a: float = 2.0, s: float = 1.8, separation: float = 2.0) -> TwoMinimaSum:
+def equal_sharpness_2d(a: float = 2.0, s: float = 1.8, separation: float = 2.0) -> EqualDepthMinima:
     """Two global minima in d = 2, (0, 0) and (separation, 0), with the same mean Hessian a I (sharpness a at
     both) and four components: at (0, 0) they agree (s = 0), at (separation, 0) they differ by
     :func:`_spread` (non-uniformity s, 0 < s <= a)."""
@@ -255,18 +265,71 @@ def equal_sharpness_2d(a: float = 2.0, s: float = 1.8, separation: float = 2.0) 
         raise InvalidArgumentError(
             f"equal_sharpness_2d needs a > 0, 0 < s <= a and separation > 0, got a={a}, s={s}, "
             f"separation={separation}")
-    return TwoMinimaSum([[0.0, 0.0], [separation, 0.0]], [np.stack([a * np.eye(2)] * 4), _spread(a, s)])
+    return EqualDepthMinima([[0.0, 0.0], [separation, 0.0]], [np.stack([a * np.eye(2)] * 4), _spread(a, s)])
 
 
 def equal_nonuniformity_2d(a_flat: float = 2.0, a_sharp: float = 3.0, s: float = 1.8,
-                           separation: float = 2.0) -> TwoMinimaSum:
+                           separation: float = 2.0) -> EqualDepthMinima:
     """Two global minima in d = 2 with the same non-uniformity s (:func:`_spread` at both) and sharpness
     a_flat at (0, 0), a_sharp at (separation, 0); 0 < s <= a_flat <= a_sharp."""
     if not (0 < s <= a_flat <= a_sharp and separation > 0):
         raise InvalidArgumentError(
             f"equal_nonuniformity_2d needs 0 < s <= a_flat <= a_sharp and separation > 0, got "
             f"a_flat={a_flat}, a_sharp={a_sharp}, s={s}, separation={separation}")
-    return TwoMinimaSum([[0.0, 0.0], [separation, 0.0]], [_spread(a, s) for a in (a_flat, a_sharp)])
+    return EqualDepthMinima([[0.0, 0.0], [separation, 0.0]], [_spread(a, s) for a in (a_flat, a_sharp)])
+
+
+def wide_nonuniform_vs_narrow_2d(a_wide: float = 1.0, s_wide: float = 0.95, a_narrow: float = 1.5,
+                                 separation: float = 3.0) -> EqualDepthMinima:
+    """Two global minima in d = 2 of equal depth: a wide one at (0, 0) (mean Hessian a_wide I, its four
+    components spread by :func:`_spread`, non-uniformity s_wide < a_wide) and a narrow uniform one at
+    (separation, 0) (every component a_narrow I, s = 0). At low temperature the Boltzmann law puts the share
+    a_narrow / (a_narrow + a_wide) of its mass on the wide one (mass ~ det(H)^(-1/2)); linear stability lets
+    SGD stay at it only while (8) holds, which s_wide decides for B < n."""
+    if not (0 < s_wide < a_wide < a_narrow and separation > 0):
+        raise InvalidArgumentError(
+            f"wide_nonuniform_vs_narrow_2d needs 0 < s_wide < a_wide < a_narrow and separation > 0, got "
+            f"a_wide={a_wide}, s_wide={s_wide}, a_narrow={a_narrow}, separation={separation}")
+    return EqualDepthMinima([[0.0, 0.0], [separation, 0.0]],
+                            [_spread(a_wide, s_wide), np.stack([a_narrow * np.eye(2)] * 4)])
+
+
+MENU_PATTERNS = ("halves", "outlier")
+
+
+def _pattern(kind: str, n: int) -> np.ndarray:
+    """n offsets with mean 0 and mean square 1: +-1 in halves, or one sample at sqrt(n-1) and the others at
+    -1/sqrt(n-1) (the non-uniformity carried by a single sample, as by one hard or mislabelled example)."""
+    if kind == "halves":
+        return np.tile([1.0, -1.0], n // 2)
+    return np.array([np.sqrt(n - 1)] + [-1 / np.sqrt(n - 1)] * (n - 1))
+
+
+def minima_menu(sharpness, nonuniformity, n: int = 8, pattern: str = "halves", spacing: float = 1.0,
+                seed: int = 0) -> EqualDepthMinima:
+    """Global minima of equal depth on a line, one for every pair (a, s) of the two grids, so that a and s are
+    uncorrelated over the menu. The n components have curvature a + s v_i, v a :func:`_pattern` (mean a,
+    spread s); they are strictly convex when s < a ("halves") or s < a sqrt(n - 1) ("outlier"). The minima stand
+    `spacing` apart in an order drawn from `seed`, so that no trend of a or s along the line favours a
+    basin."""
+    if pattern not in MENU_PATTERNS:
+        raise InvalidArgumentError(f"pattern must be one of {', '.join(MENU_PATTERNS)}, got {pattern!r}")
+    if n < 2 or n % 2 or not spacing > 0:
+        raise InvalidArgumentError(f"minima_menu needs an even n >= 2 and spacing > 0, got n={n}, spacing={spacing}")
+    sharpness, spreads = np.asarray(sharpness, float).ravel(), np.asarray(nonuniformity, float).ravel()
+    offsets = _pattern(pattern, n)
+    limit = sharpness.min() / -offsets.min() if sharpness.size else 0.0
+    if sharpness.size < 1 or spreads.size < 1 or np.any(sharpness <= 0) or np.any(spreads < 0) or \
+            spreads.max() >= limit:
+        raise InvalidArgumentError(
+            f"minima_menu needs sharpness > 0 and non-uniformities in [0, {limit:.4g}) (every component strictly "
+            f"convex with the {pattern!r} pattern: a component flat around one minimum would be zero everywhere "
+            f"and change the others), got sharpness {sharpness.tolist()} and non-uniformity {spreads.tolist()}")
+    pairs = [(a, s) for a in sharpness for s in spreads]
+    order = np.random.default_rng(seed).permutation(len(pairs))
+    hessians = np.array([[[[a + s * v]] for v in offsets] for a, s in (pairs[k] for k in order)])
+    minima = spacing * np.arange(len(pairs), dtype=float)[:, None]
+    return EqualDepthMinima(minima, hessians)
 
 
 def simulate_moments(finite_sum: QuadraticSum, lr: float, batch_size: int, x0, steps: int, chains: int,

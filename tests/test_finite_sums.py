@@ -5,8 +5,8 @@ import pytest
 
 from sgdcheck import stability
 from sgdcheck.errors import InvalidArgumentError
-from sgdcheck.finite_sums import (QuadraticSum, TwoMinimaSum, equal_nonuniformity_2d, equal_sharpness_2d,
-                                  simulate_moments, wu2018_section2)
+from sgdcheck.finite_sums import (EqualDepthMinima, QuadraticSum, equal_nonuniformity_2d, equal_sharpness_2d,
+                                  minima_menu, wide_nonuniform_vs_narrow_2d, simulate_moments, wu2018_section2)
 from sgdcheck.landscapes import EscapeToy1D
 from sgdcheck.samplers import sgd
 
@@ -197,9 +197,9 @@ def test_nearest_minimum_marks_points_that_are_not_finite():
 
 
 @pytest.mark.parametrize("build, message", [
-    (lambda: TwoMinimaSum([[0.0]], [[[[1.0]], [[1.0]]]]), "K >= 2"),
-    (lambda: TwoMinimaSum([[0.0], [1.0]], [[[[1.0]]], [[[1.0]]]]), "n >= 2"),
-    (lambda: TwoMinimaSum([[0.0], [1.0]], [[[[1.0]], [[-2.0]]], [[[1.0]], [[1.0]]]]), "semi-definite"),
+    (lambda: EqualDepthMinima([[0.0]], [[[[1.0]], [[1.0]]]]), "K >= 2"),
+    (lambda: EqualDepthMinima([[0.0], [1.0]], [[[[1.0]]], [[[1.0]]]]), "n >= 2"),
+    (lambda: EqualDepthMinima([[0.0], [1.0]], [[[[1.0]], [[-2.0]]], [[[1.0]], [[1.0]]]]), "semi-definite"),
     (lambda: equal_sharpness_2d(a=2.0, s=2.5), "s <= a"),
     (lambda: equal_nonuniformity_2d(a_flat=3.0, a_sharp=2.0), "a_flat <= a_sharp"),
     (lambda: wu2018_section2().sharpness_nonuniformity(2), "minimum index"),
@@ -207,3 +207,40 @@ def test_nearest_minimum_marks_points_that_are_not_finite():
 def test_bad_landscapes_are_named(build, message):
     with pytest.raises(InvalidArgumentError, match=message):
         build()
+
+
+def test_menu_pairs_every_sharpness_with_every_non_uniformity():
+    menu = minima_menu([1.0, 2.0, 3.0], [0.0, 0.5], n=4, seed=1)
+    pairs = sorted(tuple(round(v, 12) for v in menu.sharpness_nonuniformity(k)) for k in range(menu.count))
+    assert pairs == sorted((a, s) for a in (1.0, 2.0, 3.0) for s in (0.0, 0.5))
+    assert np.all(menu.value(menu.minima) == 0)
+    with pytest.raises(InvalidArgumentError, match="non-uniformities in"):
+        minima_menu([1.0, 2.0], [1.0])                  # a - s = 0: a flat component
+    with pytest.raises(InvalidArgumentError, match="even n"):
+        minima_menu([1.0], [0.5], n=3)
+    with pytest.raises(InvalidArgumentError, match="pattern"):
+        minima_menu([1.0], [0.5], pattern="spikes")
+    outlier = minima_menu([1.0, 2.0], [0.0, 2.6], n=8, pattern="outlier")
+    found = sorted(tuple(round(v, 9) for v in outlier.sharpness_nonuniformity(k)) for k in range(outlier.count))
+    assert found == [(1.0, 0.0), (1.0, 2.6), (2.0, 0.0), (2.0, 2.6)]
+    assert outlier.hessians.min() >= 0
+
+
+def test_wide_non_uniform_minimum_against_a_narrow_uniform_one():
+    f = wide_nonuniform_vs_narrow_2d(a_wide=1.0, s_wide=0.95, a_narrow=1.5)
+    assert f.sharpness_nonuniformity(0) == pytest.approx((1.0, 0.95))
+    assert f.sharpness_nonuniformity(1) == pytest.approx((1.5, 0.0), abs=1e-12)
+    # at eta = 1.2 both are stable for GD (a < 2/eta), only the narrow one for SGD with B = 1
+    assert f.mean_square_rate(1, 1.2, 1) < 1 < f.mean_square_rate(0, 1.2, 1)
+    assert f.mean_square_rate(0, 1.2, 4) < 1
+    with pytest.raises(InvalidArgumentError, match="s_wide < a_wide < a_narrow"):
+        wide_nonuniform_vs_narrow_2d(a_wide=2.0, a_narrow=1.5)
+
+
+def test_batch_gradients_are_the_means_of_the_component_gradients():
+    rng = np.random.default_rng(5)
+    for f in (_random_sum(n=6, seed=5), equal_sharpness_2d(), minima_menu([1.0, 2.0], [0.0, 0.5], n=4)):
+        x = rng.normal(size=(7, f.dim)) + (f.minima[1] if hasattr(f, "minima") else 0)
+        batch = np.argsort(rng.random((7, f.n)), axis=1)[:, :3]
+        expected = np.take_along_axis(f.component_grads(x), batch[:, :, None], axis=1).mean(axis=1)
+        np.testing.assert_allclose(f.batch_grad(x, batch), expected, rtol=1e-12, atol=1e-15)
