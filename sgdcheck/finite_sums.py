@@ -71,6 +71,13 @@ class QuadraticSum:
         # g_i = H_i (x* - c_i): each component's gradient at the minimum (they sum to zero)
         self.offsets = np.einsum("nij,nj->ni", self.hessians, self.minimum - self.centers)
 
+    def additive_twin(self) -> "QuadraticSum":
+        """The sum whose components all have the mean Hessian H and the same gradients g_i at the minimum: the
+        same minimum, the same noise there (G), and no state-dependent part (H_b = H for every batch). SGD on
+        it is the Langevin-type model with additive noise of constant covariance."""
+        return QuadraticSum(np.broadcast_to(self.mean_hessian, self.hessians.shape).copy(),
+                            self.minimum - np.linalg.solve(self.mean_hessian, self.offsets.T).T)
+
     @property
     def interpolating(self) -> bool:
         """Whether every component is minimised at x* (SGD's noise vanishes there)."""

@@ -244,3 +244,16 @@ def test_batch_gradients_are_the_means_of_the_component_gradients():
         batch = np.argsort(rng.random((7, f.n)), axis=1)[:, :3]
         expected = np.take_along_axis(f.component_grads(x), batch[:, :, None], axis=1).mean(axis=1)
         np.testing.assert_allclose(f.batch_grad(x, batch), expected, rtol=1e-12, atol=1e-15)
+
+
+def test_additive_twin_keeps_the_minimum_and_its_noise_and_drops_the_state_dependent_part():
+    f = _random_sum(n=6, seed=11)
+    twin = f.additive_twin()
+    np.testing.assert_allclose(twin.minimum, f.minimum, atol=1e-12)
+    np.testing.assert_allclose(twin.offsets, f.offsets, atol=1e-12)
+    np.testing.assert_allclose(twin.noise_covariance(f.minimum[None], 2), f.noise_covariance(f.minimum[None], 2),
+                               atol=1e-12)
+    assert twin.sharpness_nonuniformity()[1] < 1e-6 < f.sharpness_nonuniformity()[1]
+    away = f.minimum[None] + 1.0
+    at_minimum = twin.noise_covariance(f.minimum[None], 2)[0]
+    np.testing.assert_allclose(twin.noise_covariance(away, 2)[0], at_minimum, atol=1e-12)
