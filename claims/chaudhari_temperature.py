@@ -30,13 +30,8 @@ CLAIM = Claim(
               "Case 'state-dependent': SGD's own noise on a sum of quadratics whose curvatures differ; the "
               "report adds, from the exact stationary law, how far in alpha the rule holds there and on the "
               "same sum without its state-dependent part, and what happens at an interpolating minimum.",
-    paper={"spread(2a, 2l)/spread(a, l)": "1 (derived: the Gibbs law depends on alpha/(2l), Remark 16)", "spread(2a, l)/spread(a, l)": "!= 1 "
-                                                                                                         "(derived; "
-                                                                                                         "2 on a "
-                                                                                                         "quadratic "
-                                                                                                         "is this "
-                                                                                                         "module's "
-                                                                                                         "computation)"},
+    paper={"spread(2a, 2l)/spread(a, l)": "1 (derived: the Gibbs law depends on alpha/(2l), Remark 16)",
+           "spread(2a, l)/spread(a, l)": "!= 1 (derived; 2 on a quadratic is this module's computation)"},
     deviations=(
         Deviation("model",
                   "the alpha/l temperature is derived under Assumption 14 (noise covariance independent of x, "
@@ -152,7 +147,8 @@ def _state_dependent(scale, evidence):
     per_seed = np.array([[_spread(problem, lr, b, scale, seed, chains) for lr, b in SETTINGS] for seed in scale.seeds])
     same, double = per_seed[:, 1] / per_seed[:, 0], per_seed[:, 2] / per_seed[:, 0]
     exact = {f"spread({lr}, {b}) exact": problem.stationary_excess_loss(lr, b, "replacement") for lr, b in SETTINGS}
-    evidence.record(**{f"spread({lr}, {b}) measured": float(per_seed[:, i].mean()) for i, (lr, b) in enumerate(SETTINGS)},
+    evidence.record(**{f"spread({lr}, {b}) measured": float(per_seed[:, i].mean())
+                       for i, (lr, b) in enumerate(SETTINGS)},
                     **exact, sharpness=a, non_uniformity=s)
     evidence.record(**{"spread(2a, 2l)/spread(a, l)": {"state-dependent sum": float(np.mean(same))},
                        "spread(2a, l)/spread(a, l)": {"state-dependent sum": float(np.mean(double))}})
@@ -187,7 +183,8 @@ def _state_dependent(scale, evidence):
               hlines=[(1 + tol, "1 + tol"), (1 - tol, "1 - tol")], yscale="log"),
     ]))
     verdict = combine([within(same, 1 - tol, 1 + tol, what="state-dependent sum: spread(2a,2l)/spread(a,l)"),
-                       within(double, 2 * (1 - tol), 2 * (1 + tol), what="state-dependent sum: spread(2a,l)/spread(a,l)")])
+                       within(double, 2 * (1 - tol), 2 * (1 + tol),
+                              what="state-dependent sum: spread(2a,l)/spread(a,l)")])
     control = within(same, np.sqrt(2) * (1 - tol), np.sqrt(2) * (1 + tol),
                      what="state-dependent sum: spread(2a,2l)/spread(a,l) against sqrt(2)")
     evidence.conclude(CLAIM, verdict, seeds=scale.seeds, case="state-dependent",

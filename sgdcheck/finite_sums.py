@@ -13,7 +13,7 @@ minimum and scales with a and s nearby, the over-parameterised case of the paper
 additive part g_b besides). The Langevin reading of SGD (Poggio & Liao Sec. 7; Chaudhari's notes Sec. 3)
 keeps only an additive noise of fixed covariance; these sums are where the two pictures differ.
 
-:class:`EqualDepthMinima` has several global minima of equal depth (zero), every component being the smallest of
+:class:`MinimaSum` has several global minima of equal depth (zero), every component being the smallest of
 its quadratics around the minima: the minima share their depth and differ in a or s only (Sec. 2's f1, f2 is
 the one-dimensional case, :func:`wu2018_section2`).
 
@@ -167,17 +167,20 @@ class QuadraticSum:
         return 0.5 * float(np.trace(self.mean_hessian @ self.stationary_second_moment(lr, batch_size, sampling)))
 
 
-class EqualDepthMinima:
-    """Components f_i(x) = min_k 1/2 (x - m_k)^T H_{k,i} (x - m_k) over minima m_k: every component is zero
-    at every m_k, so all of them are global minima of equal depth, each interpolating, with its own
-    sharpness a_k and non-uniformity s_k (Wu 2018, Sec. 2, in d dimensions).
+class MinimaSum:
+    """Components f_i(x) = min_k [1/2 (x - m_k - e_ki)^T H_ki (x - m_k - e_ki) + depth_k] over minima m_k.
+
+    Without shifts e and depths (the default) every component is zero at every m_k: all of them are global
+    minima of equal depth, each interpolating, with its own sharpness a_k and non-uniformity s_k (Wu 2018,
+    Sec. 2, in d dimensions). Shifts e_ki (with sum_i H_ki e_ki = 0, so that the minimum stays at m_k) make
+    minimum k non-interpolating: SGD's noise there no longer vanishes; depths raise it.
 
     minima: [K, d]; hessians: [K, n, d, d], symmetric positive semi-definite, each minimum's mean Hessian
-    positive definite. Near m_k (where each component's k-th quadratic is its smallest), SGD is exactly the
-    linear map of Theorem 1 with the H_{k,i}.
+    positive definite; shifts: [K, n, d]; depths: [K]. Near m_k (where each component's k-th quadratic is its
+    smallest), SGD is exactly the linear map of Theorem 1 with the H_ki, plus the shifts' additive noise.
     """
 
-    def __init__(self, minima, hessians):
+    def __init__(self, minima, hessians, shifts=None, depths=None):
         self.minima = np.asarray(minima, dtype=np.float64)
         h = np.asarray(hessians, dtype=np.float64)
         if self.minima.ndim != 2 or h.ndim != 4 or h.shape[0] != self.minima.shape[0] or \
@@ -192,11 +195,27 @@ class EqualDepthMinima:
         for k in range(self.count):
             if np.linalg.eigvalsh(self.hessians[k].mean(axis=0))[0] <= 0:
                 raise InvalidArgumentError(f"the mean Hessian at minimum {k} must be positive definite")
+        self.shifts = np.zeros((self.count, self.n, self.dim)) if shifts is None else np.asarray(shifts, float)
+        self.depths = np.zeros(self.count) if depths is None else np.asarray(depths, float).ravel()
+        if self.shifts.shape != (self.count, self.n, self.dim) or self.depths.shape != (self.count,) or \
+                not (np.all(np.isfinite(self.shifts)) and np.all(np.isfinite(self.depths))):
+            raise InvalidArgumentError(
+                f"shifts must be finite [K, n, d] = [{self.count}, {self.n}, {self.dim}] and depths finite [K], got "
+                f"{self.shifts.shape} and {self.depths.shape}")
+        pull = np.abs(np.einsum("knij,knj->ki", self.hessians, self.shifts)).max()
+        if pull > 1e-9 * max(1.0, np.abs(self.hessians).max() * np.abs(self.shifts).max()):
+            raise InvalidArgumentError("the shifts must satisfy sum_i H_ki e_ki = 0 at every minimum (so that it "
+                                       f"stays at m_k); the largest entry of the sum is {pull:.3g}")
+
+    def minimum_values(self) -> np.ndarray:
+        """[K]: f(m_k) = depth_k + mean_i e_ki^T H_ki e_ki / 2 (where every component's k-th quadratic is its
+        smallest)."""
+        return self.depths + 0.5 * np.einsum("kni,knij,knj->k", self.shifts, self.hessians, self.shifts) / self.n
 
     def _quadratics(self, x) -> np.ndarray:
         """[chains, K, n]: each component's quadratic around each minimum."""
-        diff = _points(x, self.dim)[:, None, :] - self.minima[None]             # [chains, K, d]
-        return 0.5 * np.einsum("cki,knij,ckj->ckn", diff, self.hessians, diff)
+        diff = _points(x, self.dim)[:, None, None, :] - self.minima[None, :, None, :] - self.shifts[None]
+        return 0.5 * np.einsum("ckni,knij,cknj->ckn", diff, self.hessians, diff) + self.depths[None, :, None]
 
     def component_values(self, x) -> np.ndarray:
         return self._quadratics(x).min(axis=1)
@@ -207,12 +226,13 @@ class EqualDepthMinima:
     def _grads(self, x: np.ndarray, components: np.ndarray) -> np.ndarray:
         """[chains, m, d]: the gradients of the components [chains, m] at each chain's point, each from its
         active (smallest) quadratic."""
-        diff = x[:, None, :] - self.minima[None]                                 # [chains, K, d]
         h = self.hessians[:, components].transpose(1, 2, 0, 3, 4)               # [chains, m, K, d, d]
-        active = np.einsum("cki,cmkij,ckj->cmk", diff, h, diff).argmin(axis=2)  # [chains, m]
-        chains = np.arange(x.shape[0])[:, None]
-        hessians = h[chains, np.arange(components.shape[1])[None, :], active]   # [chains, m, d, d]
-        return np.einsum("cmij,cmj->cmi", hessians, x[:, None, :] - self.minima[active])
+        e = self.shifts[:, components].transpose(1, 2, 0, 3)                     # [chains, m, K, d]
+        diff = x[:, None, None, :] - self.minima[None, None] - e                 # [chains, m, K, d]
+        values = 0.5 * np.einsum("cmki,cmkij,cmkj->cmk", diff, h, diff) + self.depths[None, None]
+        active = values.argmin(axis=2)                                           # [chains, m]
+        chains, members = np.arange(x.shape[0])[:, None], np.arange(components.shape[1])[None, :]
+        return np.einsum("cmij,cmj->cmi", h[chains, members, active], diff[chains, members, active])
 
     def component_grads(self, x) -> np.ndarray:
         """[chains, n, d]: the gradient of each component's active (smallest) quadratic."""
@@ -248,10 +268,10 @@ class EqualDepthMinima:
         return QuadraticSum(self.component_hessians(k), np.broadcast_to(self.minima[k], (self.n, self.dim)))
 
 
-def wu2018_section2() -> EqualDepthMinima:
+def wu2018_section2() -> MinimaSum:
     """f = (f1 + f2)/2, f1 = min(x^2, 0.1 (x-1)^2), f2 = min(x^2, 1.9 (x-1)^2) (Wu 2018, Sec. 2): a = 2 at both
     minima, s = 0 at x = 0 and s = 1.8 at x = 1."""
-    return EqualDepthMinima([[0.0], [1.0]], [[[[2.0]], [[2.0]]], [[[0.2]], [[3.8]]]])
+    return MinimaSum([[0.0], [1.0]], [[[[2.0]], [[2.0]]], [[[0.2]], [[3.8]]]])
 
 
 def _spread(a: float, s: float) -> np.ndarray:
@@ -264,7 +284,7 @@ def _spread(a: float, s: float) -> np.ndarray:
     return np.stack([base + s * flip, base - s * flip, base + s * swap, base - s * swap])
 
 
-def equal_sharpness_2d(a: float = 2.0, s: float = 1.8, separation: float = 2.0) -> EqualDepthMinima:
+def equal_sharpness_2d(a: float = 2.0, s: float = 1.8, separation: float = 2.0) -> MinimaSum:
     """Two global minima in d = 2, (0, 0) and (separation, 0), with the same mean Hessian a I (sharpness a at
     both) and four components: at (0, 0) they agree (s = 0), at (separation, 0) they differ by
     :func:`_spread` (non-uniformity s, 0 < s <= a)."""
@@ -272,22 +292,22 @@ def equal_sharpness_2d(a: float = 2.0, s: float = 1.8, separation: float = 2.0) 
         raise InvalidArgumentError(
             f"equal_sharpness_2d needs a > 0, 0 < s <= a and separation > 0, got a={a}, s={s}, "
             f"separation={separation}")
-    return EqualDepthMinima([[0.0, 0.0], [separation, 0.0]], [np.stack([a * np.eye(2)] * 4), _spread(a, s)])
+    return MinimaSum([[0.0, 0.0], [separation, 0.0]], [np.stack([a * np.eye(2)] * 4), _spread(a, s)])
 
 
 def equal_nonuniformity_2d(a_flat: float = 2.0, a_sharp: float = 3.0, s: float = 1.8,
-                           separation: float = 2.0) -> EqualDepthMinima:
+                           separation: float = 2.0) -> MinimaSum:
     """Two global minima in d = 2 with the same non-uniformity s (:func:`_spread` at both) and sharpness
     a_flat at (0, 0), a_sharp at (separation, 0); 0 < s <= a_flat <= a_sharp."""
     if not (0 < s <= a_flat <= a_sharp and separation > 0):
         raise InvalidArgumentError(
             f"equal_nonuniformity_2d needs 0 < s <= a_flat <= a_sharp and separation > 0, got "
             f"a_flat={a_flat}, a_sharp={a_sharp}, s={s}, separation={separation}")
-    return EqualDepthMinima([[0.0, 0.0], [separation, 0.0]], [_spread(a, s) for a in (a_flat, a_sharp)])
+    return MinimaSum([[0.0, 0.0], [separation, 0.0]], [_spread(a, s) for a in (a_flat, a_sharp)])
 
 
 def wide_nonuniform_vs_narrow_2d(a_wide: float = 1.0, s_wide: float = 0.95, a_narrow: float = 1.5,
-                                 separation: float = 3.0) -> EqualDepthMinima:
+                                 separation: float = 3.0) -> MinimaSum:
     """Two global minima in d = 2 of equal depth: a wide one at (0, 0) (mean Hessian a_wide I, its four
     components spread by :func:`_spread`, non-uniformity s_wide < a_wide) and a narrow uniform one at
     (separation, 0) (every component a_narrow I, s = 0). At low temperature the Boltzmann law puts the share
@@ -297,7 +317,7 @@ def wide_nonuniform_vs_narrow_2d(a_wide: float = 1.0, s_wide: float = 0.95, a_na
         raise InvalidArgumentError(
             f"wide_nonuniform_vs_narrow_2d needs 0 < s_wide < a_wide < a_narrow and separation > 0, got "
             f"a_wide={a_wide}, s_wide={s_wide}, a_narrow={a_narrow}, separation={separation}")
-    return EqualDepthMinima([[0.0, 0.0], [separation, 0.0]],
+    return MinimaSum([[0.0, 0.0], [separation, 0.0]],
                             [_spread(a_wide, s_wide), np.stack([a_narrow * np.eye(2)] * 4)])
 
 
@@ -313,7 +333,7 @@ def _pattern(kind: str, n: int) -> np.ndarray:
 
 
 def minima_menu(sharpness, nonuniformity, n: int = 8, pattern: str = "halves", spacing: float = 1.0,
-                seed: int = 0) -> EqualDepthMinima:
+                seed: int = 0) -> MinimaSum:
     """Global minima of equal depth on a line, one for every pair (a, s) of the two grids, so that a and s are
     uncorrelated over the menu. The n components have curvature a + s v_i, v a :func:`_pattern` (mean a,
     spread s); they are strictly convex when s < a ("halves") or s < a sqrt(n - 1) ("outlier"). The minima stand
@@ -336,7 +356,7 @@ def minima_menu(sharpness, nonuniformity, n: int = 8, pattern: str = "halves", s
     order = np.random.default_rng(seed).permutation(len(pairs))
     hessians = np.array([[[[a + s * v]] for v in offsets] for a, s in (pairs[k] for k in order)])
     minima = spacing * np.arange(len(pairs), dtype=float)[:, None]
-    return EqualDepthMinima(minima, hessians)
+    return MinimaSum(minima, hessians)
 
 
 def simulate_moments(finite_sum: QuadraticSum, lr: float, batch_size: int, x0, steps: int, chains: int,

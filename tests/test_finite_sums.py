@@ -5,7 +5,7 @@ import pytest
 
 from sgdcheck import stability
 from sgdcheck.errors import InvalidArgumentError
-from sgdcheck.finite_sums import (EqualDepthMinima, QuadraticSum, equal_nonuniformity_2d, equal_sharpness_2d,
+from sgdcheck.finite_sums import (MinimaSum, QuadraticSum, equal_nonuniformity_2d, equal_sharpness_2d,
                                   minima_menu, wide_nonuniform_vs_narrow_2d, simulate_moments, wu2018_section2)
 from sgdcheck.landscapes import EscapeToy1D
 from sgdcheck.samplers import sgd
@@ -197,9 +197,9 @@ def test_nearest_minimum_marks_points_that_are_not_finite():
 
 
 @pytest.mark.parametrize("build, message", [
-    (lambda: EqualDepthMinima([[0.0]], [[[[1.0]], [[1.0]]]]), "K >= 2"),
-    (lambda: EqualDepthMinima([[0.0], [1.0]], [[[[1.0]]], [[[1.0]]]]), "n >= 2"),
-    (lambda: EqualDepthMinima([[0.0], [1.0]], [[[[1.0]], [[-2.0]]], [[[1.0]], [[1.0]]]]), "semi-definite"),
+    (lambda: MinimaSum([[0.0]], [[[[1.0]], [[1.0]]]]), "K >= 2"),
+    (lambda: MinimaSum([[0.0], [1.0]], [[[[1.0]]], [[[1.0]]]]), "n >= 2"),
+    (lambda: MinimaSum([[0.0], [1.0]], [[[[1.0]], [[-2.0]]], [[[1.0]], [[1.0]]]]), "semi-definite"),
     (lambda: equal_sharpness_2d(a=2.0, s=2.5), "s <= a"),
     (lambda: equal_nonuniformity_2d(a_flat=3.0, a_sharp=2.0), "a_flat <= a_sharp"),
     (lambda: wu2018_section2().sharpness_nonuniformity(2), "minimum index"),
@@ -257,3 +257,18 @@ def test_additive_twin_keeps_the_minimum_and_its_noise_and_drops_the_state_depen
     away = f.minimum[None] + 1.0
     at_minimum = twin.noise_covariance(f.minimum[None], 2)[0]
     np.testing.assert_allclose(twin.noise_covariance(away, 2)[0], at_minimum, atol=1e-12)
+
+
+def test_shifted_minimum_keeps_its_place_and_gains_additive_noise():
+    hessians = [np.stack([np.eye(1) * 2.0] * 4), np.stack([np.eye(1) * 4.0] * 4)]
+    shifts = [np.zeros((4, 1)), np.array([[0.5], [-0.5], [0.5], [-0.5]])]
+    f = MinimaSum([[0.0], [2.0]], hessians, shifts=shifts, depths=[0.0, 0.1])
+    np.testing.assert_allclose(f.minimum_values(), [0.0, 0.1 + 0.5 * 4 * 0.25])
+    np.testing.assert_allclose(f.value(f.minima), f.minimum_values(), atol=1e-12)
+    np.testing.assert_allclose(f.grad(f.minima), 0.0, atol=1e-12)
+    grads = f.component_grads(f.minima)
+    assert np.abs(grads[0]).max() == 0 and np.abs(grads[1]).max() == pytest.approx(2.0)    # noise at m_1 only
+    with pytest.raises(InvalidArgumentError, match="sum_i H_ki e_ki = 0"):
+        MinimaSum([[0.0], [2.0]], hessians, shifts=[np.zeros((4, 1)), np.full((4, 1), 0.5)])
+    with pytest.raises(InvalidArgumentError, match="shifts must be finite"):
+        MinimaSum([[0.0], [2.0]], hessians, shifts=np.zeros((2, 3, 1)))
