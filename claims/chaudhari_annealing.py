@@ -1,13 +1,19 @@
 """Equilibrate, lower the step, repeat: SGD annealing finds the global minimum of a non-convex
 function with unequal wells, where GD from the shallow well does not.
 
-Chaudhari, lecture notes "Stochastic gradient descent, Entropy-SGD" (2019), Remark 16.
+Chaudhari, lecture notes "Stochastic gradient descent, Entropy-SGD" (2019), Remark 16. Two cases: the
+notes' noise (additive, of constant covariance, Assumption 14) and SGD's own noise where the shallow minimum
+interpolates (the noise vanishes there and grows with the non-uniformity s nearby; Wu, Ma & E 2018).
 """
 import numpy as np
+import pytest
 
-from sgdcheck import Claim, Deviation, Quote, Source, Threshold, Tolerance, combine, proportion, shown
+from sgdcheck import (Claim, Deviation, Quote, Source, Threshold, Tolerance, combine, known_refutation,
+                      mean_square_rate, proportion, shown)
 from sgdcheck.figures import figure, panel, series
+from sgdcheck.finite_sums import LocalNoiseSum
 from sgdcheck.landscapes import DoubleWell, NoisyFiniteSum
+from sgdcheck.lyapunov import top_exponent
 from sgdcheck.samplers import anneal, gd, sgd
 
 CLAIM = Claim(
@@ -20,14 +26,30 @@ CLAIM = Claim(
                 "Remark 16, the algorithm's list items and the sentence after them (seed 002, lines 285-289; list "
                 "lines joined)"),
     statement="Running SGD to equilibrium, lowering the step size, and repeating finds the global minimum of a "
-              "non-convex function, starting from the other (shallower) minimum.",
+              "non-convex function, starting from the other (shallower) minimum. Case 'additive': the notes' "
+              "noise. Case 'state-dependent': the same f, with SGD's noise vanishing at the shallow minimum and "
+              "growing with its non-uniformity s nearby, at an s where that minimum is stable at every stage and "
+              "at one where it is unstable at the hottest stages.",
     paper={"finds": "the global minimum"},
     deviations=(
         Deviation("model",
                   "the notes' argument runs through the Gibbs model of SGD (Assumption 14, line 228; 'only a "
                   "model', line 250); the test runs SGD on NoisyFiniteSum, whose noise is the shift xi_i: additive, "
                   "independent of x, one of 100 fixed values per step",
-                  "no reason given: to be revisited"),
+                  "the setting the notes assume (case 'additive'); case 'state-dependent' drops it"),
+        Deviation("data",
+                  "case 'state-dependent': not in the notes. The same f, as a finite sum of n = 8 (finite_sums."
+                  "LocalNoiseSum) f_i = f + s v_i (x - x_s)^2 psi(x)/2, v_i = +-1, psi a bump of width 0.9 around "
+                  "the shallow minimum x_s: the per-sample curvatures there are f''(x_s) +- s (a = 6.03), SGD's noise "
+                  "vanishes at x_s and grows with s and the distance nearby, and there is none elsewhere; s = 10 "
+                  "(x_s stable for SGD with B = 1 at every stage) and 30 (mean-square unstable at the three hottest "
+                  "stages, typically unstable at the hottest)",
+                  "the interpolating case of SGD's noise in its simplest form; the noise is placed at the start "
+                  "because that is where annealing must act"),
+        Deviation("setup",
+                  "case 'state-dependent': runs start 1e-3 (N(0, 1e-6)) from the shallow minimum, not on it",
+                  "SGD's noise is zero at the minimum itself, so a run started exactly there never moves; no run "
+                  "of SGD starts exactly at a minimum"),
         Deviation("setup",
                   "the notes run each stage 'until SGD equilibrates' (lines 285-286); the test runs a fixed 1500 "
                   "(smoke) / 5000 (full) steps per stage with no equilibrium check",
@@ -66,13 +88,70 @@ CLAIM = Claim(
                   "argument",
                   "the same success level as the claim's, for the rival schedule that skips the equilibrations "
                   "Remark 16 asks for"),
+        Threshold("case 'state-dependent': s = 10 and 30", "argument",
+                  "eq. 8 at the shallow minimum (exact rates, a = 6.03, B = 1): s = 10 keeps it stable at every stage "
+                  "(the critical step 2a/(a^2 + s^2) = 0.088 > 0.05), s = 30 makes it unstable at 0.05, 0.03 and 0.02 "
+                  "(critical step 0.013); the same success rule and control as case 'additive'"),
     ),
     tolerance=Tolerance(note="success = ending in the global well; replicated if the success rate is >= 0.9 at 95%"),
 )
 STAGES = [0.05, 0.03, 0.02, 0.01, 0.005, 0.002, 0.001]
 
 
-def test_annealing(scale, evidence):
+NONUNIFORMITIES = (10.0, 30.0)          # at the shallow minimum: stable at every stage / unstable at the hottest
+STATE_REFUTED = known_refutation(
+    "with SGD's own noise vanishing at the shallow minimum, annealing leaves it only where linear stability "
+    "fails there at some stage (s = 30: 97% reach the global minimum, all in the first stage); at s = 10 the "
+    "minimum is stable at every stage and no run leaves it, whatever the schedule")
+
+
+def _state_dependent(scale, evidence):
+    chains = scale.pick(smoke=500, full=5000, paper=20000)
+    per_stage = scale.pick(smoke=1500, full=5000)
+    well = DoubleWell(1, tilt=0.6)
+    shallow, deep = well.minima()[1], well.minima()[0]
+    quench = [STAGES[0]] * (len(STAGES) - 1) + [STAGES[-1]]
+    total = chains * len(scale.seeds)
+    parts, controls, success, unstable, typical = [], [], {}, {}, {}
+    for s in NONUNIFORMITIES:
+        landscape = LocalNoiseSum(well, 8, multiplicative_at=[shallow], nonuniformity=s, additive_at=[deep],
+                                  additive=0.0)
+        hessians = landscape.component_hessians_at_centre()
+        unstable[s] = [lr for lr in STAGES if mean_square_rate(hessians, lr, 1, "replacement") > 1]
+        typical[s] = [lr for lr in STAGES if top_exponent(hessians, lr, 1, "replacement").value > 0]
+        annealed = quenched = 0
+        for seed in scale.seeds:
+            rng = np.random.default_rng(seed)
+            start = shallow + 1e-3 * rng.standard_normal((chains, 1))
+            annealed += int((anneal(landscape, start, STAGES, per_stage, rng, batch_size=1).x[:, 0] < 0).sum())
+            quenched += int((anneal(landscape, start, quench, per_stage, rng, batch_size=1).x[:, 0] < 0).sum())
+        success[s] = (annealed / total, quenched / total)
+        parts.append(proportion(annealed, total, low=0.9, what=f"s = {s:g}: annealed success rate"))
+        controls.append(proportion(quenched, total, low=0.9, what=f"s = {s:g}: quenched success rate"))
+    evidence.record(**{f"s = {s:g}: annealed success": success[s][0] for s in NONUNIFORMITIES},
+                    **{f"s = {s:g}: quenched success": success[s][1] for s in NONUNIFORMITIES})
+    evidence.record(finds=shown({f"state-dependent, s = {s:g}": success[s][0] for s in NONUNIFORMITIES},
+                                "; ".join(f"s = {s:g}: the global minimum in {success[s][0]:.1%} of runs"
+                                          for s in NONUNIFORMITIES)))
+    evidence.detail(mean_square_unstable_stages={str(s): v for s, v in unstable.items()},
+                    typically_unstable_stages={str(s): v for s, v in typical.items()})
+    labels = [f"s = {s:g}" for s in NONUNIFORMITIES]
+    evidence.figure("state-dependent", figure("Annealing with SGD's own noise at the shallow minimum", [
+        panel("success rate (ending in the global well)", "", "fraction",
+              [series("bar", labels, [success[s][0] for s in NONUNIFORMITIES], "annealed", width=0.4, offset=-0.2),
+               series("bar", labels, [success[s][1] for s in NONUNIFORMITIES], "quenched", width=0.4, offset=0.2)],
+              hlines=[(0.9, "claim's level")]),
+    ]))
+    evidence.conclude(CLAIM, combine(parts), seeds=scale.seeds, case="state-dependent",
+                      negative_control=("quenching does as well: the same hot stages, then straight to the coldest step, "
+                                        "find the global minimum as often", combine(controls)))
+
+
+@pytest.mark.parametrize("noise", ["additive", pytest.param("state-dependent", marks=STATE_REFUTED)])
+def test_annealing(noise, scale, evidence):
+    if noise == "state-dependent":
+        _state_dependent(scale, evidence)
+        return
     chains = scale.pick(smoke=500, full=5000, paper=20000)
     per_stage = scale.pick(smoke=1500, full=5000)
     well = DoubleWell(1, tilt=0.6)
@@ -109,6 +188,6 @@ def test_annealing(scale, evidence):
     # The rival: the schedule's gradual cooling does not matter, any run that starts hot and ends cold finds the
     # global minimum. Remark 16 says each stage must equilibrate; a quench freezes the hot stage's spread.
     control = proportion(quenched, total, low=0.9, what="quenched success rate (hot stages, then the coldest step)")
-    evidence.conclude(CLAIM, verdict, seeds=scale.seeds,
+    evidence.conclude(CLAIM, verdict, seeds=scale.seeds, case="additive",
                       negative_control=("quenching does as well: the same hot stages, then straight to the coldest step, "
                                         "find the global minimum as often", control))

@@ -5,7 +5,7 @@ import pytest
 
 from sgdcheck import stability
 from sgdcheck.errors import InvalidArgumentError
-from sgdcheck.finite_sums import (MinimaSum, QuadraticSum, equal_nonuniformity_2d, equal_sharpness_2d,
+from sgdcheck.finite_sums import (LocalNoiseSum, MinimaSum, QuadraticSum, equal_nonuniformity_2d, equal_sharpness_2d,
                                   minima_menu, wide_nonuniform_vs_narrow_2d, simulate_moments, wu2018_section2)
 from sgdcheck.landscapes import EscapeToy1D
 from sgdcheck.samplers import sgd
@@ -272,3 +272,37 @@ def test_shifted_minimum_keeps_its_place_and_gains_additive_noise():
         MinimaSum([[0.0], [2.0]], hessians, shifts=[np.zeros((4, 1)), np.full((4, 1), 0.5)])
     with pytest.raises(InvalidArgumentError, match="shifts must be finite"):
         MinimaSum([[0.0], [2.0]], hessians, shifts=np.zeros((2, 3, 1)))
+
+
+def _local_noise_sum(**options):
+    from sgdcheck.landscapes import DoubleWell
+    well = DoubleWell(1, tilt=0.6)
+    deep, shallow = well.minima()
+    return LocalNoiseSum(well, 8, multiplicative_at=[deep], nonuniformity=30.0, additive_at=[shallow],
+                         additive=10.0, **options), deep, shallow
+
+
+def test_local_noise_sum_gradients_match_its_components():
+    f, deep, shallow = _local_noise_sum()
+    x = np.linspace(-2, 2, 9)[:, None]
+    step = 1e-6
+    numeric = (f.component_values(x + step) - f.component_values(x - step)) / (2 * step)   # [chains, n]
+    for i in range(f.n):
+        batch = np.full((x.shape[0], 1), i)
+        np.testing.assert_allclose(f.batch_grad(x, batch)[:, 0], numeric[:, i], rtol=1e-6, atol=1e-6)
+    every = np.broadcast_to(np.arange(f.n), (x.shape[0], f.n))
+    np.testing.assert_allclose(f.batch_grad(x, every), f.grad(x), atol=1e-10)          # the mean is U's
+    np.testing.assert_allclose(f.component_values(x).mean(axis=1), f.value(x), atol=1e-10)
+
+
+def test_local_noise_sum_is_multiplicative_at_one_minimum_and_additive_at_the_other():
+    f, deep, shallow = _local_noise_sum()
+    everyone = np.arange(f.n)[:, None]
+    at_deep = np.array([f.batch_grad(np.array([[deep]]), b[None])[0, 0] for b in everyone])
+    at_shallow = np.array([f.batch_grad(np.array([[shallow]]), b[None])[0, 0] for b in everyone])
+    assert np.abs(at_deep).max() < 1e-9 and at_shallow.std() == pytest.approx(10.0, rel=1e-6)
+    hessians = f.component_hessians_at_centre()
+    a, s = stability.sharpness_nonuniformity(hessians)
+    assert a == pytest.approx(12 * deep**2 - 4, rel=1e-6) and s == pytest.approx(30.0)
+    with pytest.raises(InvalidArgumentError, match="even n"):
+        _local_noise_sum(width=-1.0)
