@@ -39,15 +39,22 @@ CLAIM = Claim(
                   "and U + xi_i x have noise independent of x",
                   "the setting the notes assume; case 'state-dependent' drops it"),
         Deviation("data",
-                  "case 'state-dependent': not in the notes. A finite sum (finite_sums.QuadraticSum, seed 3) of n = "
+                  "case 'state-dependent': not in the notes. A finite sum (sgdcheck.finite_sums.QuadraticSum, seed 3) of n = "
                   "100 quadratics in d = 2, f_i = (x - c_i)^T H_i (x - c_i)/2 with H_i = diag of two exponential(1) "
                   "curvatures (a = 1.22, s = 1.02) and c_i ~ N(0, I): a batch's noise is (H_b - H)(x - x*) + g_b, "
                   "growing with the distance from the minimum. Its additive twin (every H_i replaced by H, the same "
                   "g_i: the same noise at the minimum, none of the state-dependent part) and its interpolating "
                   "version (every c_i = 0) are computed exactly beside it",
                   "the smallest sum whose noise depends on the state and still has a stationary spread; the exact "
-                  "stationary second moment (finite_sums) separates the discrete step's O(alpha) departure, which "
-                  "the twin shares, from the state-dependent part"),
+                  "stationary second moment (sgdcheck.finite_sums) separates the discrete step's O(alpha) departure, "
+                  "which the twin shares, from the state-dependent part"),
+        Deviation("scope",
+                  "case 'state-dependent': at the claim's settings the state-dependent part barely moves the ratio "
+                  "(exact 1.01147 against the twin's 1.01142 at alpha = 0.02), so its verdict would be the same with "
+                  "additive noise; where the two differ (alpha >= 0.2; 1.87 against 1.65 at 0.5) both are outside "
+                  "the rule's band already, by the discrete step's departure: reported, not judged",
+                  "the notes' rule is for small steps; the exact sweep shows that the state dependence of SGD's "
+                  "noise is not what breaks it there"),
         Deviation("definition",
                   "the notes say the Gibbs distribution ('the solutions of SGD') stays the same; the test compares "
                   "one scalar, the stationary excess loss E f - min f, so two laws with equal mean excess loss "
@@ -143,7 +150,7 @@ def _state_dependent(scale, evidence):
     problem = _state_dependent_sum()
     twin = problem.additive_twin()
     a, s = problem.sharpness_nonuniformity()
-    chains = scale.pick(smoke=500, full=10000, paper=20000)    # the CI budget; the ratio still decides by > 10 hw
+    chains = scale.pick(smoke=500, full=10000, paper=20000)    # the CI budget (margin +5.6 hw on seeds 0-4)
     per_seed = np.array([[_spread(problem, lr, b, scale, seed, chains) for lr, b in SETTINGS] for seed in scale.seeds])
     same, double = per_seed[:, 1] / per_seed[:, 0], per_seed[:, 2] / per_seed[:, 0]
     exact = {f"spread({lr}, {b}) exact": problem.stationary_excess_loss(lr, b, "replacement") for lr, b in SETTINGS}
@@ -160,7 +167,7 @@ def _state_dependent(scale, evidence):
     evidence.record(**{f"alpha where the exact ratio leaves 1 +- {tol:g}, {k}": v for k, v in left.items()},
                     **{f"exact ratio at alpha = 0.5, {k}": v[0.5] for k, v in sweep.items()},
                     **{f"alpha past the mean-square edge, {k}": v for k, v in edge.items() if v is not None},
-                    interpolating_spread_at_every_stable_setting=float(
+                    exact_spread_at_an_interpolating_minimum=float(
                         interpolating.stationary_excess_loss(SETTINGS[0][0], SETTINGS[0][1], "replacement")))
     evidence.detail(exact_ratio_sweep={k: {str(lr): r for lr, r in v.items()} for k, v in sweep.items()})
     evidence.finding(

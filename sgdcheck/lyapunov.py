@@ -61,7 +61,8 @@ def top_exponent(hessians, lr: float, batch_size: int, sampling: str = "subsets"
     h = stability.validate(hessians, lr, batch_size)
     stability.batch_factor(h.shape[0], batch_size, sampling)
     n, d = h.shape[:2]
-    if int(steps) != steps or steps < 10 or int(runs) != runs or runs < 2:
+    if not (np.isfinite(steps) and np.isfinite(runs) and int(steps) == steps and steps >= 10 and int(runs) == runs
+            and runs >= 2):
         raise InvalidArgumentError(f"steps must be an integer >= 10 and runs an integer >= 2, got {steps}, {runs}")
     batches = _batches(n, batch_size, sampling) if d == 1 else None
     if batches is not None:

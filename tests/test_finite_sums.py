@@ -5,10 +5,8 @@ import pytest
 
 from sgdcheck import stability
 from sgdcheck.errors import InvalidArgumentError
-from sgdcheck.finite_sums import (LocalNoiseSum, MinimaSum, QuadraticSum, equal_nonuniformity_2d, equal_sharpness_2d,
-                                  minima_menu, wide_nonuniform_vs_narrow_2d, simulate_moments, wu2018_section2)
-from sgdcheck.landscapes import EscapeToy1D
-from sgdcheck.samplers import sgd
+from sgdcheck.finite_sums import QuadraticSum, simulate_moments
+from sgdcheck.minima_sums import equal_sharpness_2d, minima_menu
 
 
 def _random_sum(n=5, d=3, seed=0, interpolating=False):
@@ -145,98 +143,6 @@ def test_bad_runs_are_named(lr, batch_size, steps, message):
         _random_sum(n=6).moments(lr, batch_size, np.zeros(3), steps)
 
 
-def test_section_2_example_is_the_one_dimensional_case():
-    f, toy = wu2018_section2(), EscapeToy1D()
-    grid = np.linspace(-1.5, 2.5, 81)[:, None]
-    np.testing.assert_allclose(f.value(grid), toy.value(grid), rtol=1e-12)
-    np.testing.assert_allclose(f.grad(grid), toy.grad(grid), rtol=1e-12, atol=1e-15)
-    assert f.sharpness_nonuniformity(0) == pytest.approx((2.0, 0.0))
-    assert f.sharpness_nonuniformity(1) == pytest.approx((2.0, 1.8))
-    assert np.all(f.value(f.minima) == 0)
-
-
-def test_two_dimensional_minima_differ_in_s_or_in_a_only():
-    same_a = equal_sharpness_2d(a=2.0, s=1.8)
-    assert same_a.sharpness_nonuniformity(0) == pytest.approx((2.0, 0.0), abs=1e-12)
-    assert same_a.sharpness_nonuniformity(1) == pytest.approx((2.0, 1.8))
-    same_s = equal_nonuniformity_2d(a_flat=2.0, a_sharp=3.0, s=1.8)
-    assert same_s.sharpness_nonuniformity(0) == pytest.approx((2.0, 1.8))
-    assert same_s.sharpness_nonuniformity(1) == pytest.approx((3.0, 1.8))
-    for f in (same_a, same_s):
-        assert np.all(np.abs(f.value(f.minima)) < 1e-15)                 # equal depth: both global
-        sigma = stability.mean_and_sigma(f.component_hessians(1))[1]
-        assert np.linalg.eigvalsh(sigma)[0] == pytest.approx(np.linalg.eigvalsh(sigma)[-1])  # s in every direction
-
-
-def test_sgd_leaves_the_minimum_that_is_unstable_for_it_and_stays_at_the_other():
-    """Equal depth and equal sharpness, only s differs (Sec. 2 in two dimensions): at eta = 0.6, B = 1 the
-    uniform minimum is stable and SGD leaves the non-uniform one for it; with B = 2 it stays at both."""
-    f = equal_sharpness_2d(a=2.0, s=1.8)
-    lr = 0.6
-    assert f.mean_square_rate(0, lr, 1) < 1 < f.mean_square_rate(1, lr, 1)
-    assert f.mean_square_rate(1, lr, 2) < 1
-    rng = np.random.default_rng(3)
-    for k, batch_size, expected in ((0, 1, 0), (1, 1, 0), (1, 2, 1)):
-        start = f.minima[k] + 1e-3 * rng.normal(size=(400, 2))
-        run = sgd(f, start, lr, batch_size, 400, rng)
-        assert np.all(f.nearest_minimum(run.x) == expected)
-        assert np.linalg.norm(run.x - f.minima[expected], axis=1).max() < 1e-6
-
-
-def test_near_a_minimum_sgd_is_the_linear_map_of_its_local_sum():
-    f = equal_sharpness_2d(a=2.0, s=1.8)
-    local = f.local_sum(1)
-    x = f.minima[1] + 1e-4 * np.random.default_rng(4).normal(size=(50, 2))
-    np.testing.assert_allclose(f.component_grads(x), local.component_grads(x), rtol=1e-12)
-    assert local.interpolating and np.allclose(local.minimum, f.minima[1])
-
-
-def test_nearest_minimum_marks_points_that_are_not_finite():
-    f = wu2018_section2()
-    assert list(f.nearest_minimum(np.array([[0.1], [0.9], [np.nan]]))) == [0, 1, -1]
-
-
-@pytest.mark.parametrize("build, message", [
-    (lambda: MinimaSum([[0.0]], [[[[1.0]], [[1.0]]]]), "K >= 2"),
-    (lambda: MinimaSum([[0.0], [1.0]], [[[[1.0]]], [[[1.0]]]]), "n >= 2"),
-    (lambda: MinimaSum([[0.0], [1.0]], [[[[1.0]], [[-2.0]]], [[[1.0]], [[1.0]]]]), "semi-definite"),
-    (lambda: equal_sharpness_2d(a=2.0, s=2.5), "s <= a"),
-    (lambda: equal_nonuniformity_2d(a_flat=3.0, a_sharp=2.0), "a_flat <= a_sharp"),
-    (lambda: wu2018_section2().sharpness_nonuniformity(2), "minimum index"),
-])
-def test_bad_landscapes_are_named(build, message):
-    with pytest.raises(InvalidArgumentError, match=message):
-        build()
-
-
-def test_menu_pairs_every_sharpness_with_every_non_uniformity():
-    menu = minima_menu([1.0, 2.0, 3.0], [0.0, 0.5], n=4, seed=1)
-    pairs = sorted(tuple(round(v, 12) for v in menu.sharpness_nonuniformity(k)) for k in range(menu.count))
-    assert pairs == sorted((a, s) for a in (1.0, 2.0, 3.0) for s in (0.0, 0.5))
-    assert np.all(menu.value(menu.minima) == 0)
-    with pytest.raises(InvalidArgumentError, match="non-uniformities in"):
-        minima_menu([1.0, 2.0], [1.0])                  # a - s = 0: a flat component
-    with pytest.raises(InvalidArgumentError, match="even n"):
-        minima_menu([1.0], [0.5], n=3)
-    with pytest.raises(InvalidArgumentError, match="pattern"):
-        minima_menu([1.0], [0.5], pattern="spikes")
-    outlier = minima_menu([1.0, 2.0], [0.0, 2.6], n=8, pattern="outlier")
-    found = sorted(tuple(round(v, 9) for v in outlier.sharpness_nonuniformity(k)) for k in range(outlier.count))
-    assert found == [(1.0, 0.0), (1.0, 2.6), (2.0, 0.0), (2.0, 2.6)]
-    assert outlier.hessians.min() >= 0
-
-
-def test_wide_non_uniform_minimum_against_a_narrow_uniform_one():
-    f = wide_nonuniform_vs_narrow_2d(a_wide=1.0, s_wide=0.95, a_narrow=1.5)
-    assert f.sharpness_nonuniformity(0) == pytest.approx((1.0, 0.95))
-    assert f.sharpness_nonuniformity(1) == pytest.approx((1.5, 0.0), abs=1e-12)
-    # at eta = 1.2 both are stable for GD (a < 2/eta), only the narrow one for SGD with B = 1
-    assert f.mean_square_rate(1, 1.2, 1) < 1 < f.mean_square_rate(0, 1.2, 1)
-    assert f.mean_square_rate(0, 1.2, 4) < 1
-    with pytest.raises(InvalidArgumentError, match="s_wide < a_wide < a_narrow"):
-        wide_nonuniform_vs_narrow_2d(a_wide=2.0, a_narrow=1.5)
-
-
 def test_batch_gradients_are_the_means_of_the_component_gradients():
     rng = np.random.default_rng(5)
     for f in (_random_sum(n=6, seed=5), equal_sharpness_2d(), minima_menu([1.0, 2.0], [0.0, 0.5], n=4)):
@@ -259,50 +165,21 @@ def test_additive_twin_keeps_the_minimum_and_its_noise_and_drops_the_state_depen
     np.testing.assert_allclose(twin.noise_covariance(away, 2)[0], at_minimum, atol=1e-12)
 
 
-def test_shifted_minimum_keeps_its_place_and_gains_additive_noise():
-    hessians = [np.stack([np.eye(1) * 2.0] * 4), np.stack([np.eye(1) * 4.0] * 4)]
-    shifts = [np.zeros((4, 1)), np.array([[0.5], [-0.5], [0.5], [-0.5]])]
-    f = MinimaSum([[0.0], [2.0]], hessians, shifts=shifts, depths=[0.0, 0.1])
-    np.testing.assert_allclose(f.minimum_values(), [0.0, 0.1 + 0.5 * 4 * 0.25])
-    np.testing.assert_allclose(f.value(f.minima), f.minimum_values(), atol=1e-12)
-    np.testing.assert_allclose(f.grad(f.minima), 0.0, atol=1e-12)
-    grads = f.component_grads(f.minima)
-    assert np.abs(grads[0]).max() == 0 and np.abs(grads[1]).max() == pytest.approx(2.0)    # noise at m_1 only
-    with pytest.raises(InvalidArgumentError, match="sum_i H_ki e_ki = 0"):
-        MinimaSum([[0.0], [2.0]], hessians, shifts=[np.zeros((4, 1)), np.full((4, 1), 0.5)])
-    with pytest.raises(InvalidArgumentError, match="shifts must be finite"):
-        MinimaSum([[0.0], [2.0]], hessians, shifts=np.zeros((2, 3, 1)))
+def test_stationary_law_with_replacement_is_the_recursions_limit_and_simulated():
+    f, lr, batch_size = _random_sum(n=6, seed=12), 0.3, 2
+    stationary = f.stationary_second_moment(lr, batch_size, "replacement")
+    limit = f.moments(lr, batch_size, f.minimum + 1.0, 3000, "replacement")[1][-1]
+    np.testing.assert_allclose(stationary, limit, rtol=1e-8, atol=1e-14)
+    subsets = f.stationary_second_moment(lr, batch_size, "subsets")
+    assert np.trace(stationary) > np.trace(subsets)                     # 1/B > (n-B)/(B(n-1))
 
 
-def _local_noise_sum(**options):
-    from sgdcheck.landscapes import DoubleWell
-    well = DoubleWell(1, tilt=0.6)
-    deep, shallow = well.minima()
-    return LocalNoiseSum(well, 8, multiplicative_at=[deep], nonuniformity=30.0, additive_at=[shallow],
-                         additive=10.0, **options), deep, shallow
+@pytest.mark.parametrize("x0, message", [([np.nan, 0.0, 0.0], "finite point"), ([1.0, 2.0], "dimension 3")])
+def test_bad_starts_are_named(x0, message):
+    with pytest.raises(InvalidArgumentError, match=message):
+        _random_sum().moments(0.1, 2, x0, 3)
 
 
-def test_local_noise_sum_gradients_match_its_components():
-    f, deep, shallow = _local_noise_sum()
-    x = np.linspace(-2, 2, 9)[:, None]
-    step = 1e-6
-    numeric = (f.component_values(x + step) - f.component_values(x - step)) / (2 * step)   # [chains, n]
-    for i in range(f.n):
-        batch = np.full((x.shape[0], 1), i)
-        np.testing.assert_allclose(f.batch_grad(x, batch)[:, 0], numeric[:, i], rtol=1e-6, atol=1e-6)
-    every = np.broadcast_to(np.arange(f.n), (x.shape[0], f.n))
-    np.testing.assert_allclose(f.batch_grad(x, every), f.grad(x), atol=1e-10)          # the mean is U's
-    np.testing.assert_allclose(f.component_values(x).mean(axis=1), f.value(x), atol=1e-10)
-
-
-def test_local_noise_sum_is_multiplicative_at_one_minimum_and_additive_at_the_other():
-    f, deep, shallow = _local_noise_sum()
-    everyone = np.arange(f.n)[:, None]
-    at_deep = np.array([f.batch_grad(np.array([[deep]]), b[None])[0, 0] for b in everyone])
-    at_shallow = np.array([f.batch_grad(np.array([[shallow]]), b[None])[0, 0] for b in everyone])
-    assert np.abs(at_deep).max() < 1e-9 and at_shallow.std() == pytest.approx(10.0, rel=1e-6)
-    hessians = f.component_hessians_at_centre()
-    a, s = stability.sharpness_nonuniformity(hessians)
-    assert a == pytest.approx(12 * deep**2 - 4, rel=1e-6) and s == pytest.approx(30.0)
-    with pytest.raises(InvalidArgumentError, match="even n"):
-        _local_noise_sum(width=-1.0)
+def test_a_batch_size_must_be_whole():
+    with pytest.raises(InvalidArgumentError, match="integer"):
+        _random_sum().noise_covariance(np.zeros((1, 3)), 1.5)
