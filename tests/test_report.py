@@ -409,3 +409,16 @@ def test_diff_names_a_path_it_cannot_read(tmp_path, capsys):
     beneath_a_file = tmp_path / "latest.json" / "latest.json"
     assert cli.main(["diff", str(beneath_a_file), str(tmp_path)]) == 2
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_quantities_that_several_cases_report_are_shown_once_per_case():
+    from sgdcheck.report.entries import paired, table_rows
+    from sgdcheck.report.text import headline
+    entry = {"paper": {"prefers": "wide"}, "measured": None,
+             "cases": [{"case": "additive", "measured": {"prefers": 0.9, "T": 0.3}},
+                       {"case": "state-dependent", "measured": {"prefers": 0.0}}]}
+    assert paired(entry) == [("prefers [additive]", "wide", 0.9), ("prefers [state-dependent]", "wide", 0.0)]
+    assert headline(entry, "measured") == "prefers [additive]: 0.9; prefers [state-dependent]: 0"
+    assert table_rows(entry)[-1] == ("T [additive]", "—", 0.3)
+    single = {"paper": {"prefers": "wide"}, "measured": {"prefers": 0.9}, "cases": []}
+    assert paired(single) == [("prefers", "wide", 0.9)]

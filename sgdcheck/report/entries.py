@@ -31,21 +31,38 @@ def measurements(entry: dict):
     return merged_measurements(entry["cases"]) if entry.get("cases") else entry["measured"]
 
 
-def paired(entry: dict) -> list[tuple[str, object, object]]:
-    """(quantity, paper, measured) for the quantities a claim reports on both sides, in the paper's order."""
+def _by_quantity(entry: dict) -> dict:
+    """The measurements as one flat table: where several cases report the same quantities (keyed by case),
+    'quantity [case]' for each."""
     measured = measurements(entry)
-    measured = measured if isinstance(measured, dict) else {}
-    return [(key, value, measured[key]) for key, value in (entry["paper"] or {}).items() if key in measured]
+    if not isinstance(measured, dict):
+        return {}
+    cases = [c["case"] for c in entry.get("cases") or []]
+    if len(cases) > 1 and list(measured) == cases and all(isinstance(v, dict) for v in measured.values()):
+        return {f"{key} [{case}]": value for case, table in measured.items() for key, value in table.items()}
+    return measured
+
+
+def paired(entry: dict) -> list[tuple[str, object, object]]:
+    """(quantity, paper, measured) for the quantities a claim reports on both sides, in the paper's order (a
+    quantity that several cases report once per case)."""
+    measured = _by_quantity(entry)
+    return [(name, value, measured[name]) for key, value in (entry["paper"] or {}).items()
+            for name in measured if name == key or name.startswith(f"{key} [")]
 
 
 def table_rows(entry: dict) -> list[tuple[str, object, object]]:
     """(quantity, paper, measured) for every quantity of either side: shared ones first, '—' where a side has none."""
-    measured = measurements(entry)
-    measured = measured if isinstance(measured, dict) else {"value": measured}
+    raw = measurements(entry)
+    measured = _by_quantity(entry) if isinstance(raw, dict) else {"value": raw}
     paper = entry["paper"] if isinstance(entry["paper"], dict) else {"value": entry["paper"]}
-    keys = [*[k for k in paper if k in measured], *[k for k in paper if k not in measured],
-            *[k for k in measured if k not in paper]]
-    return [(key, paper.get(key, "—"), measured.get(key, "—")) for key in keys]
+    shared = [(name, value, measured[name]) for key, value in paper.items()
+              for name in measured if name == key or name.startswith(f"{key} [")]
+    named = {name for name, _, _ in shared}
+    return [*shared,
+            *[(key, value, "—") for key, value in paper.items()
+              if not any(name == key or name.startswith(f"{key} [") for name in measured)],
+            *[(name, "—", value) for name, value in measured.items() if name not in named]]
 
 
 def figure_name(claim_id: str, case: str, name: str) -> str:
