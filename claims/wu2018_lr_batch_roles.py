@@ -144,8 +144,14 @@ def _parts(settings: dict, eta_pair, batch_pair, ratio_pair):
 
 
 def _shown_ratios(ratios: dict) -> dict:
-    return {k: shown(float(np.exp(np.mean(v))), f"x{np.exp(np.mean(v)):.2f} (mean log ratio {np.mean(v):+.3f})")
-            for k, v in ratios.items() if v}
+    """The paper's three quantities as the factors by which a and s changed (geometric means over seeds)."""
+    factor = lambda key: float(np.exp(np.mean(ratios[key]))) if ratios[key] else float("nan")
+    return {"larger eta": shown(factor("eta: log a"), f"a x{factor('eta: log a'):.2f}, s x{factor('eta: log s'):.2f}",
+                                unit="factor on a"),
+            "smaller B": shown(factor("batch: log s"), f"s x{factor('batch: log s'):.2f} (a x"
+                                                       f"{factor('batch: log a (reported)'):.2f})", unit="factor on s"),
+            "same eta/B": shown(factor("same eta/B: log a"), f"a x{factor('same eta/B: log a'):.2f} at the larger eta",
+                                unit="factor on a")}
 
 
 def _fnn(scale, device, evidence):
@@ -172,6 +178,7 @@ def _fnn(scale, device, evidence):
         return
     parts, control, ratios = _parts(settings, eta_pair, batch_pair, ratio_pair)
     evidence.record(**_shown_ratios(ratios))
+    evidence.detail(log_ratios=ratios)
     evidence.record(**{f"mean a at eta {lr}, B {b}": float(np.mean([p["a"] for p in v.values()]))
                        for (lr, b), v in sorted(settings.items())},
                     **{f"mean s at eta {lr}, B {b}": float(np.mean([p["s"] for p in v.values()]))
@@ -225,6 +232,7 @@ def _menu(scale, evidence):
                                                 f"(lowest {min(settled):.0%})")
     parts, control, ratios = _parts(settings, TOY_PAIRS["eta"], TOY_PAIRS["batch"], TOY_PAIRS["ratio"])
     evidence.record(**_shown_ratios(ratios))
+    evidence.detail(log_ratios=ratios)
     evidence.record(**{f"share at mean-square unstable minima, eta {lr}, B {b}": v
                        for (lr, b), v in unstable_share.items()},
                     **{f"share at typically unstable minima, eta {lr}, B {b}": v

@@ -17,8 +17,10 @@ def headline(entry: dict, side: str, limit: int = 110) -> str:
     pairs = paired(entry)
     if not pairs:
         return short(measurements(entry) if side == "measured" else entry["paper"], limit)
-    index = 2 if side == "measured" else 1
-    return short("; ".join(f"{p[0]}: {plain(p[index])}" for p in pairs), limit)
+    if side == "paper":        # the paper's value once per quantity, however many cases measured it
+        keys = [k for k in (entry["paper"] or {}) if any(p[0] == k or p[0].startswith(f"{k} [") for p in pairs)]
+        return short("; ".join(f"{k}: {plain(entry['paper'][k])}" for k in keys), limit)
+    return short("; ".join(f"{p[0]}: {plain(p[2])}" for p in pairs), limit)
 
 
 def plain(value) -> str:
