@@ -40,15 +40,17 @@ class Exponent:
         return (self.value - 1.96 * self.standard_error, self.value + 1.96 * self.standard_error)
 
 
-def _batches(n: int, batch_size: int, sampling: str) -> np.ndarray | None:
-    """Every batch with equal weight, or None when there are too many to list."""
+def _batch_means(hessians: np.ndarray, batch_size: int, sampling: str) -> np.ndarray | None:
+    """The mean of every batch, each with equal weight (B-subsets, or ordered B-tuples with replacement), or
+    None when there are too many to list."""
+    n = hessians.shape[0]
     if sampling == "subsets":
         if math.comb(n, batch_size) > MAX_ENUMERATED:
             return None
-        return np.array(list(itertools.combinations(range(n), batch_size)))
+        return stability.enumerate_batch_means(hessians, batch_size)
     if n**batch_size > MAX_ENUMERATED:
         return None
-    return np.array(list(itertools.product(range(n), repeat=batch_size)))
+    return hessians[np.array(list(itertools.product(range(n), repeat=batch_size)))].mean(axis=1)
 
 
 def top_exponent(hessians, lr: float, batch_size: int, sampling: str = "subsets", *,
@@ -64,9 +66,9 @@ def top_exponent(hessians, lr: float, batch_size: int, sampling: str = "subsets"
     if not (np.isfinite(steps) and np.isfinite(runs) and int(steps) == steps and steps >= 10 and int(runs) == runs
             and runs >= 2):
         raise InvalidArgumentError(f"steps must be an integer >= 10 and runs an integer >= 2, got {steps}, {runs}")
-    batches = _batches(n, batch_size, sampling) if d == 1 else None
-    if batches is not None:
-        factors = np.abs(1 - lr * h[batches, 0, 0].mean(axis=1))
+    means = _batch_means(h, batch_size, sampling) if d == 1 else None
+    if means is not None:
+        factors = np.abs(1 - lr * means[:, 0, 0])
         with np.errstate(divide="ignore"):
             return Exponent(float(np.log(factors).mean()), 0.0, True)
     rng = np.random.default_rng(0) if rng is None else rng
