@@ -201,19 +201,26 @@ def _fnn(scale, device, evidence):
                                         "2017)", control))
 
 
-def _menu_selection(menu, lr, batch_size, seed, chains, unstable, leaving):
-    """One seed: (mean a, mean s) of the minima the settled runs end at, the settled share, and the shares of
-    settled runs at mean-square unstable / typically unstable minima."""
-    start = np.random.default_rng(seed).uniform(-0.5, menu.count - 0.5, size=(chains, 1))
-    run = sgd(menu, start, lr, batch_size, TOY_STEPS, np.random.default_rng([seed, 1]))
+def _menu_selection(menu, lr, batch_size, seeds, chains, unstable, leaving) -> dict:
+    """Per seed: mean a and s of the minima its settled runs end at, the settled share, and the shares of settled
+    runs at mean-square unstable / typically unstable minima. Every seed's runs start from its own points and
+    run together (one batch of chains; their noise drawn from a stream of all the seeds)."""
+    start = np.concatenate([np.random.default_rng(seed).uniform(-0.5, menu.count - 0.5, size=(chains, 1))
+                            for seed in seeds])
+    run = sgd(menu, start, lr, batch_size, TOY_STEPS, np.random.default_rng([*seeds, 1]))
     nearest = menu.nearest_minimum(run.x)
     distance = np.abs(np.nan_to_num(run.x[:, 0], nan=np.inf) - menu.minima[np.maximum(nearest, 0), 0])
     settled = (nearest >= 0) & (distance < SETTLED)
-    ends = nearest[settled]
     a_s = np.array([menu.sharpness_nonuniformity(k) for k in range(menu.count)])
-    return {"a": float(a_s[ends, 0].mean()), "s": float(a_s[ends, 1].mean()), "settled": float(settled.mean()),
-            "at mean-square unstable": float(np.isin(ends, unstable).mean()),
-            "at typically unstable": float(np.isin(ends, leaving).mean())}
+    out = {}
+    for i, seed in enumerate(seeds):
+        block = slice(i * chains, (i + 1) * chains)
+        ends = nearest[block][settled[block]]
+        out[seed] = {"a": float(a_s[ends, 0].mean()), "s": float(a_s[ends, 1].mean()),
+                     "settled": float(settled[block].mean()),
+                     "at mean-square unstable": float(np.isin(ends, unstable).mean()),
+                     "at typically unstable": float(np.isin(ends, leaving).mean())}
+    return out
 
 
 def _menu(scale, evidence):
@@ -223,7 +230,7 @@ def _menu(scale, evidence):
     for lr, batch in sorted({setting for pair in TOY_PAIRS.values() for setting in pair}):
         unstable = [k for k in range(menu.count) if menu.mean_square_rate(k, lr, batch) > 1]
         leaving = [k for k in range(menu.count) if top_exponent(menu.component_hessians(k), lr, batch).value > 0]
-        per_seed = {seed: _menu_selection(menu, lr, batch, seed, chains, unstable, leaving) for seed in scale.seeds}
+        per_seed = _menu_selection(menu, lr, batch, tuple(scale.seeds), chains, unstable, leaving)
         settings[(lr, batch)] = per_seed
         unstable_share[(lr, batch)] = float(np.mean([p["at mean-square unstable"] for p in per_seed.values()]))
         typical_share[(lr, batch)] = float(np.mean([p["at typically unstable"] for p in per_seed.values()]))
