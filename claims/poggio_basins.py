@@ -21,6 +21,7 @@ from sgdcheck import (Claim, Deviation, Quote, Source, Threshold, at_least, at_m
 from sgdcheck.losses import mse_loss
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.geometry import classical_mds, interpolation_path
+from sgdcheck.measurement_cache import cached_measurement
 from sgdcheck.optim import GD
 from sgdcheck.runs import initial_model, training_data
 from sgdcheck.setups import label_runs
@@ -190,6 +191,11 @@ def _pair(model, main, other, x, y, start, total):
 
 @functools.lru_cache(maxsize=2)
 def _measure(scale, device):
+    """The experiment, computed once per code (sgdcheck.measurement_cache): both parts, and later sessions, read it."""
+    return cached_measurement(_experiment, scale, device)
+
+
+def _experiment(scale, device, code):
     """Per seed: a main GD run, its branches and an independently initialised run, each to T steps."""
     base = replace(label_runs(scale, device)[0], optimizer="gd", batch_size=None)
     configs = [replace(base, seed=seed) for seed in scale.seed_range(SEEDS)]
