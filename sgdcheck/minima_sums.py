@@ -39,11 +39,14 @@ class MinimaSum:
     minimum k non-interpolating: SGD's noise there no longer vanishes; depths raise it.
 
     minima: [K, d]; hessians: [K, n, d, d], symmetric positive semi-definite, each minimum's mean Hessian
-    positive definite; shifts: [K, n, d]; depths: [K]. Near m_k (where each component's k-th quadratic is its
-    smallest), SGD is exactly the linear map of Theorem 1 with the H_ki, plus the shifts' additive noise.
+    positive definite, except at the minima named in `degenerate`: there every component may share a null space
+    and the minimum is a flat valley through m_k along it (degenerate in Poggio & Liao's sense, Theory II,
+    Sec. 7.2), the points of the valley all global minima; shifts: [K, n, d]; depths: [K]. Near m_k (where each
+    component's k-th quadratic is its smallest), SGD is exactly the linear map of Theorem 1 with the H_ki, plus
+    the shifts' additive noise.
     """
 
-    def __init__(self, minima, hessians, shifts=None, depths=None):
+    def __init__(self, minima, hessians, shifts=None, depths=None, degenerate=()):
         self.minima = np.asarray(minima, dtype=np.float64)
         if not np.all(np.isfinite(self.minima)):
             raise InvalidArgumentError("the minima must be finite points")
@@ -57,10 +60,20 @@ class MinimaSum:
         self.count, self.n, self.dim = h.shape[0], h.shape[1], h.shape[2]
         if self.n < 2:
             raise InvalidArgumentError(f"a finite sum needs n >= 2 components, got {self.n}")
+        self.degenerate = tuple(sorted({int(k) for k in degenerate}))
+        if any(not 0 <= k < self.count for k in self.degenerate):
+            raise InvalidArgumentError(f"degenerate names minima by index 0..{self.count - 1}, got {degenerate}")
+        self._ranges = []                   # per minimum: an orthonormal basis of its mean Hessian's range [d, r]
         for k in range(self.count):
             mean = self.hessians[k].mean(axis=0)
-            if np.linalg.eigvalsh(mean)[0] <= 1e-12 * max(1.0, np.abs(mean).max()):
-                raise InvalidArgumentError(f"the mean Hessian at minimum {k} must be positive definite")
+            values, vectors = np.linalg.eigh(mean)
+            positive = values > 1e-12 * max(1.0, np.abs(mean).max())
+            if k not in self.degenerate and not positive.all():
+                raise InvalidArgumentError(f"the mean Hessian at minimum {k} must be positive definite (or name it "
+                                           f"in degenerate)")
+            if not positive.any():
+                raise InvalidArgumentError(f"the mean Hessian at minimum {k} is zero: the sum would be flat there")
+            self._ranges.append(vectors[:, positive])
         self.shifts = np.zeros((self.count, self.n, self.dim)) if shifts is None else np.asarray(shifts, float)
         self.depths = np.zeros(self.count) if depths is None else np.asarray(depths, float).ravel()
         if self.shifts.shape != (self.count, self.n, self.dim) or self.depths.shape != (self.count,) or \
@@ -125,10 +138,16 @@ class MinimaSum:
         """[chains, d]: the mean gradient of each chain's batch (indices [chains, B]), computed for the batch only."""
         return self._grads(_points(x, self.dim), np.asarray(batch)).mean(axis=1)
 
+    def distances(self, x) -> np.ndarray:
+        """[chains, K]: each point's distance to each minimum (to a degenerate minimum's valley: along the
+        directions its mean Hessian curves only)."""
+        x = _points(x, self.dim)
+        return np.stack([np.linalg.norm((x - m) @ basis, axis=1) for m, basis in zip(self.minima, self._ranges)], 1)
+
     def nearest_minimum(self, x) -> np.ndarray:
         """[chains]: the index of the nearest minimum (-1 for a point that is not finite)."""
         x = _points(x, self.dim)
-        distance = np.linalg.norm(x[:, None, :] - self.minima[None], axis=2)
+        distance = self.distances(x)
         return np.where(np.isfinite(x).all(axis=1), np.nan_to_num(distance, nan=np.inf).argmin(axis=1), -1)
 
     def component_hessians(self, k: int) -> np.ndarray:
@@ -136,11 +155,18 @@ class MinimaSum:
             raise InvalidArgumentError(f"minimum index must be in 0..{self.count - 1}, got {k}")
         return self.hessians[k]
 
+    def curved_hessians(self, k: int) -> np.ndarray:
+        """[n, r, r]: minimum k's component Hessians on the range of its mean Hessian (all of them but at a
+        degenerate minimum, where SGD's map is the identity along the valley and its stability is decided here)."""
+        basis = self._ranges[k]
+        return np.einsum("ia,nij,jb->nab", basis, self.component_hessians(k), basis)
+
     def sharpness_nonuniformity(self, k: int) -> tuple[float, float]:
         return stability.sharpness_nonuniformity(self.component_hessians(k))
 
     def mean_square_rate(self, k: int, lr: float, batch_size: int, sampling: str = "subsets") -> float:
-        return stability.mean_square_rate(self.component_hessians(k), lr, batch_size, sampling)
+        """Theorem 1's mean-square rate at minimum k (across a degenerate minimum's valley)."""
+        return stability.mean_square_rate(self.curved_hessians(k), lr, batch_size, sampling)
 
     def local_sum(self, k: int) -> QuadraticSum:
         """The quadratic sum that equals this one near minimum k."""
@@ -199,6 +225,22 @@ def wide_nonuniform_vs_narrow_2d(a_wide: float = 1.0, s_wide: float = 0.95, a_na
             f"a_wide={a_wide}, s_wide={s_wide}, a_narrow={a_narrow}, separation={separation}")
     return MinimaSum([[0.0, 0.0], [separation, 0.0]],
                             [_component_spread(a_wide, s_wide), np.stack([a_narrow * np.eye(2)] * 4)])
+
+
+def degenerate_vs_isolated_2d(a: float = 1.0, s_valley: float = 0.0, s_isolated: float = 0.95,
+                              separation: float = 2.0) -> MinimaSum:
+    """A degenerate and an isolated global minimum of equal depth (zero) in d = 2 (Poggio & Liao, Theory II,
+    Fig. 9-11, with SGD's own noise): the valley x_1 = -separation/2, flat along x_2, whose four components have
+    curvature a + s_valley v_i across it (v = +-1 in halves: sharpness a, non-uniformity s_valley), and the
+    isolated minimum (separation/2, 0), mean Hessian a I, its components spread by :func:`_component_spread`
+    (non-uniformity s_isolated). Both interpolate: SGD's noise vanishes on the valley and at the point."""
+    if not (a > 0 and 0 <= s_valley < a and 0 <= s_isolated <= a and separation > 0):
+        raise InvalidArgumentError(
+            f"degenerate_vs_isolated_2d needs a > 0, 0 <= s_valley < a, 0 <= s_isolated <= a and separation > 0, got "
+            f"a={a}, s_valley={s_valley}, s_isolated={s_isolated}, separation={separation}")
+    valley = np.stack([np.diag([a + s_valley * v, 0.0]) for v in _pattern("halves", 4)])
+    return MinimaSum([[-separation / 2, 0.0], [separation / 2, 0.0]], [valley, _component_spread(a, s_isolated)],
+                     degenerate=(0,))
 
 
 def minima_menu(sharpness, nonuniformity, n: int = 8, pattern: str = "halves", spacing: float = 1.0,

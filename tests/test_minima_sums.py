@@ -4,8 +4,8 @@ import pytest
 from sgdcheck import stability
 from sgdcheck.errors import InvalidArgumentError
 from sgdcheck.landscapes import EscapeToy1D
-from sgdcheck.minima_sums import (MinimaSum, equal_nonuniformity_2d, equal_sharpness_2d, minima_menu,
-                                  wide_nonuniform_vs_narrow_2d, wu2018_section2)
+from sgdcheck.minima_sums import (MinimaSum, degenerate_vs_isolated_2d, equal_nonuniformity_2d, equal_sharpness_2d,
+                                  minima_menu, wide_nonuniform_vs_narrow_2d, wu2018_section2)
 from sgdcheck.samplers import sgd
 
 
@@ -132,3 +132,47 @@ def test_a_minimum_whose_components_are_taken_by_another_quadratic_is_refused():
         MinimaSum([[0.0], [1.0]], flat_far, depths=[0.0, -5.0])
     with pytest.raises(InvalidArgumentError, match="finite points"):
         MinimaSum([[0.0], [np.nan]], flat_far)
+
+
+def test_a_degenerate_minimum_is_a_flat_valley_of_global_minima():
+    f = degenerate_vs_isolated_2d(a=1.0, s_valley=0.3, s_isolated=0.95)
+    valley = np.column_stack([np.full(7, -1.0), np.linspace(-3, 3, 7)])
+    assert np.all(np.abs(f.value(valley)) < 1e-15) and np.all(np.abs(f.component_grads(valley)) < 1e-15)
+    assert f.value(np.array([[1.0, 0.0]]))[0] == 0.0
+    assert f.sharpness_nonuniformity(0) == pytest.approx((1.0, 0.3))
+    assert f.sharpness_nonuniformity(1) == pytest.approx((1.0, 0.95))
+    # distance to the valley is across it only: points far along it are still at the valley
+    assert f.nearest_minimum(valley).tolist() == [0] * 7
+    np.testing.assert_allclose(f.distances(np.array([[-0.5, 2.0]])), [[0.5, np.hypot(1.5, 2.0)]])
+    assert f.curved_hessians(0)[:, 0, 0] == pytest.approx([1.3, 0.7, 1.3, 0.7])
+
+
+def test_stability_across_a_valley_is_the_one_dimensional_rate():
+    f = degenerate_vs_isolated_2d(a=1.0, s_valley=0.95, s_isolated=0.0)
+    for lr in (0.5, 1.5):
+        across = stability.mean_square_rate(np.array([[[1.95]], [[0.05]], [[1.95]], [[0.05]]]), lr, 1)
+        assert f.mean_square_rate(0, lr, 1) == pytest.approx(across)
+        assert f.mean_square_rate(0, lr, 1) == pytest.approx((1 - lr) ** 2 + lr**2 * 0.95**2)
+
+
+def test_sgd_leaves_the_non_uniform_valley_where_it_is_unstable_and_never_moves_along_it():
+    f = degenerate_vs_isolated_2d(a=1.0, s_valley=0.95, s_isolated=0.0)
+    start = np.column_stack([np.full(200, -1.0 + 1e-3), np.linspace(-2, 2, 200)])
+    stays = sgd(f, start, 0.5, 1, 400, np.random.default_rng(0))
+    assert np.all(f.nearest_minimum(stays.x) == 0)
+    np.testing.assert_allclose(stays.x[:, 1], start[:, 1])               # no force, no noise along the valley
+    leaves = sgd(f, start, 1.5, 1, 400, np.random.default_rng(0))
+    assert np.mean(f.nearest_minimum(leaves.x) == 1) > 0.95
+
+
+@pytest.mark.parametrize("build, message", [
+    (lambda: MinimaSum([[0.0, 0.0], [2.0, 0.0]], [np.stack([np.diag([1.0, 0.0])] * 2), np.stack([np.eye(2)] * 2)]),
+     "positive definite"),
+    (lambda: MinimaSum([[0.0, 0.0], [2.0, 0.0]], [np.zeros((2, 2, 2)), np.stack([np.eye(2)] * 2)], degenerate=(0,)),
+     "is zero"),
+    (lambda: MinimaSum([[0.0], [2.0]], [[[[1.0]], [[1.0]]]] * 2, degenerate=(2,)), "by index"),
+    (lambda: degenerate_vs_isolated_2d(a=1.0, s_valley=1.0), "s_valley < a"),
+])
+def test_bad_degenerate_landscapes_are_named(build, message):
+    with pytest.raises(InvalidArgumentError, match=message):
+        build()
