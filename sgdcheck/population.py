@@ -95,6 +95,22 @@ def effective_neurons(magnitudes: torch.Tensor) -> torch.Tensor:
     return magnitudes.sum(-1) ** 2 / (magnitudes * magnitudes).sum(-1)
 
 
+def default_outer_std(scaling: str, width: int) -> float:
+    """beta of a_j(0) ~ N(0, beta^2): 1/sqrt(m) (conventional, Xavier-type) or 1 (mean-field)."""
+    return width ** -0.5 if output_scale(scaling, width) == 1.0 else 1.0
+
+
+def initial_networks(width: int, dim: int, seeds, outer_std: float, dtype=torch.float64):
+    """One network per seed (lectures eq. 8): b_j ~ N(0, I/d), a_j ~ N(0, outer_std^2); outer [S, m] and inner
+    [S, m, d], both requiring gradients."""
+    outers, inners = [], []
+    for seed in seeds:
+        generator = torch.Generator().manual_seed(int(seed))
+        inners.append(torch.randn(width, dim, generator=generator, dtype=dtype) / math.sqrt(dim))
+        outers.append(torch.randn(width, generator=generator, dtype=dtype) * outer_std)
+    return torch.stack(outers).requires_grad_(), torch.stack(inners).requires_grad_()
+
+
 @dataclass
 class PopulationRun:
     scaling: str
@@ -123,13 +139,8 @@ def train_population_gd(width: int, dim: int, seeds, *, scaling: str, lr: float,
         raise InvalidArgumentError(f"need steps >= 1, width >= 1 and dim >= 2, got {steps}, {width}, {dim}")
     scale = output_scale(scaling, width)
     target = target or NeuronTarget.single_neuron(dim, dtype)
-    beta = outer_std if outer_std is not None else (width ** -0.5 if scaling == "conventional" else 1.0)
-    outers, inners = [], []
-    for seed in seeds:
-        generator = torch.Generator().manual_seed(int(seed))
-        inners.append(torch.randn(width, dim, generator=generator, dtype=dtype) / math.sqrt(dim))
-        outers.append(torch.randn(width, generator=generator, dtype=dtype) * beta)
-    outer, inner = torch.stack(outers).requires_grad_(), torch.stack(inners).requires_grad_()
+    beta = outer_std if outer_std is not None else default_outer_std(scaling, width)
+    outer, inner = initial_networks(width, dim, seeds, beta, dtype)
     step_size = lr if scaling == "conventional" else lr * width
     reference = float(target.norm2())
     every = record_every or max(1, steps // 50)
@@ -147,3 +158,62 @@ def train_population_gd(width: int, dim: int, seeds, *, scaling: str, lr: float,
             outer -= step_size * grad_outer
             inner -= step_size * grad_inner
     return PopulationRun(scaling, outer.detach(), inner.detach(), risks, magnitudes)
+
+
+def sphere_inputs(n: int, dim: int, seed: int, dtype=torch.float64) -> torch.Tensor:
+    """n points uniform on S^{d-1}: the lectures' input law, drawn from `seed`."""
+    x = torch.randn(n, dim, generator=torch.Generator().manual_seed(int(seed)), dtype=dtype)
+    return x / x.norm(dim=1, keepdim=True)
+
+
+@dataclass
+class SampleRun:
+    """GD on n samples per seed: the steps taken, and per seed the relative training risk at the end, the exact
+    relative test (population) risk, and whether the run diverged."""
+    scaling: str
+    width: int
+    lr: float
+    steps: int
+    train: torch.Tensor          # [S] training risk / mean f*(x_i)^2
+    test: torch.Tensor           # [S] population risk / E f*^2 (exact)
+    diverged: torch.Tensor       # [S] bool
+
+
+def train_sample_gd(width: int, dim: int, n: int, seeds, *, scaling: str, lr: float, max_steps: int,
+                    goal: float = 1e-5, target: NeuronTarget | None = None, stop_on_divergence: bool = False,
+                    data_seed_offset: int = 10_000, dtype=torch.float64) -> SampleRun:
+    """Full-batch GD on the empirical risk (1/n) sum_i (f(x_i) - f*(x_i))^2 of n inputs uniform on the sphere, one
+    sample (drawn from data_seed_offset + seed) and one network (initialised as in :func:`train_population_gd`)
+    per seed, all at once; each network stops when its relative training risk is below `goal` (the lectures stop
+    GD at a training error of 1e-5). The test risk is the exact population risk, so generalisation is measured
+    without a test sample (Wu 2020 lectures, 'Comparison between two scalings'; Ma, Wu & E 2020)."""
+    if not (lr > 0 and max_steps >= 1 and width >= 1 and dim >= 2 and n >= 1 and goal > 0):
+        raise InvalidArgumentError(f"need lr > 0, max_steps >= 1, width >= 1, dim >= 2, n >= 1 and goal > 0; got lr "
+                                   f"{lr}, max_steps {max_steps}, width {width}, dim {dim}, n {n}, goal {goal}")
+    scale = output_scale(scaling, width)
+    target = target or NeuronTarget.single_neuron(dim, dtype)
+    beta = default_outer_std(scaling, width)
+    x = torch.stack([sphere_inputs(n, dim, data_seed_offset + int(seed), dtype) for seed in seeds])   # [S, n, d]
+    y = torch.relu(x @ target.inner.T) @ target.outer                                                  # [S, n]
+    outer, inner = initial_networks(width, dim, seeds, beta, dtype)
+    step_size = lr if scaling == "conventional" else lr * width
+    reference = (y * y).mean(1)
+    diverged = torch.zeros(len(x), dtype=torch.bool)
+    steps = 0
+    while True:
+        fitted = scale * (torch.relu(x @ inner.transpose(1, 2)) @ outer[..., None])[..., 0]
+        risk = ((fitted - y) ** 2).mean(1)
+        relative = risk.detach() / reference
+        diverged |= ~torch.isfinite(relative) | (relative > 1e6)
+        active = ~diverged & (relative >= goal)
+        if steps == max_steps or not bool(active.any()) or (stop_on_divergence and bool(diverged.any())):
+            break
+        grad_outer, grad_inner = torch.autograd.grad(torch.where(active, risk, 0.0).sum(), (outer, inner))
+        with torch.no_grad():
+            outer -= step_size * grad_outer
+            inner -= step_size * grad_inner
+        steps += 1
+    with torch.no_grad():
+        test = population_risk(outer, inner, target, scale) / target.norm2()
+    test = torch.where(diverged, torch.tensor(float("nan"), dtype=dtype), test)
+    return SampleRun(scaling, width, lr, steps, torch.where(diverged, float("nan"), relative), test, diverged)

@@ -5,7 +5,7 @@ import torch
 
 from sgdcheck.errors import InvalidArgumentError
 from sgdcheck.population import (NeuronTarget, effective_neurons, neuron_magnitudes, output_scale, population_risk,
-                                 relu_kernel, train_population_gd)
+                                 relu_kernel, sphere_inputs, train_population_gd, train_sample_gd)
 
 
 def _sphere(samples, dim, seed=0):
@@ -100,3 +100,34 @@ def test_bad_arguments_are_named(kwargs, message):
 def test_divergence_stops_the_run():
     run = train_population_gd(10, 5, [0], scaling="conventional", lr=1e4, steps=200)
     assert not math.isfinite(run.final_relative_risk.item()) and run.risk[-1][0] < 200
+
+
+def test_sample_gd_takes_gd_steps_on_the_empirical_risk_and_measures_the_exact_test_risk():
+    one = train_sample_gd(6, 4, 30, [3], scaling="mean-field", lr=0.5, max_steps=1, goal=1e-12)
+    x = sphere_inputs(30, 4, 10_003)
+    y = torch.relu(x[:, 0])
+    g = torch.Generator().manual_seed(3)
+    inner = (torch.randn(6, 4, generator=g, dtype=torch.float64) / 2).requires_grad_()
+    outer = torch.randn(6, generator=g, dtype=torch.float64).requires_grad_()
+    risk = ((torch.relu(x @ inner.T) @ outer / 6 - y) ** 2).mean()
+    grad_outer, grad_inner = torch.autograd.grad(risk, (outer, inner))
+    outer, inner = outer.detach() - 0.5 * 6 * grad_outer, inner.detach() - 0.5 * 6 * grad_inner
+    after = ((torch.relu(x @ inner.T) @ outer / 6 - y) ** 2).mean() / (y * y).mean()
+    assert one.steps == 1 and one.train[0].item() == pytest.approx(after.item(), rel=1e-12)
+    target = NeuronTarget.single_neuron(4)
+    assert one.test[0].item() == pytest.approx((population_risk(outer[None], inner[None], target, 1 / 6)
+                                                / target.norm2()).item(), rel=1e-12)
+
+
+def test_sample_gd_stops_each_network_at_the_goal_and_marks_divergence():
+    run = train_sample_gd(40, 5, 40, [0, 1], scaling="conventional", lr=1.0, max_steps=20000, goal=1e-4)
+    assert bool((run.train < 1e-4).all()) and run.steps < 20000 and not bool(run.diverged.any())
+    wild = train_sample_gd(10, 5, 40, [0, 1], scaling="conventional", lr=1e4, max_steps=50, stop_on_divergence=True)
+    assert bool(wild.diverged.any()) and wild.steps < 50 and math.isnan(wild.test[wild.diverged][0].item())
+
+
+def test_sample_gd_refuses_bad_arguments():
+    with pytest.raises(InvalidArgumentError, match="lr > 0"):
+        train_sample_gd(4, 3, 10, [0], scaling="conventional", lr=-1.0, max_steps=10)
+    with pytest.raises(InvalidArgumentError, match="scaling"):
+        train_sample_gd(4, 3, 10, [0], scaling="ntk", lr=0.1, max_steps=10)
