@@ -14,8 +14,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from sgdcheck import (Claim, Deviation, Quote, Source, Threshold, at_most, combine, effect, known_refutation,
-                      precondition)
+from sgdcheck import Claim, Deviation, Quote, Source, Threshold, combine, effect, known_refutation, precondition
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.landscapes import Box, NoisyFiniteSum
 from sgdcheck.losses import mse_loss
@@ -40,6 +39,7 @@ NET_LR, NET_BATCH = 0.5, 10      # the stability diagram's step and its smallest
 FLAT = 1e-3                      # an eigenvalue is flat when |lambda| <= FLAT x the largest one
 NET_SMALLEST = 0.005             # a tenth of the curved directions an interpolating minimum can have (nk / P ~ 0.05)
 PROBES, LANCZOS_STEPS = 10, 100
+NET_SEEDS = 10                   # see the thresholds
 
 CLAIM = Claim(
     id="poggio.sgd-degenerate-bias",
@@ -75,7 +75,7 @@ CLAIM = Claim(
                   "by quadrature for comparison"),
         Deviation("data",
                   "case 'state-dependent': not in the source. SGD with B = 1 on the sum itself (noise zero at "
-                  "both minima), eta = 0.5 (both minima stable: eq. 8's rates 0.25 and 0.48) and 1.5 (the "
+                  "both minima), eta = 0.5 (both minima stable: Wu, Ma & E's eq. 8, rates 0.25 and 0.48) and 1.5 (the "
                   "s = 0.95 minimum unstable: rate 2.28, top Lyapunov exponent +0.29 to +0.35; the uniform one "
                   "stable: 0.25); 1000 steps from uniform starts in [-3, 3]^2; the share of runs that end within "
                   "1e-6 of the valley",
@@ -86,15 +86,16 @@ CLAIM = Claim(
                   "in the valley exceeds noiseless GD's basin share from the same starts by at least 0.05",
                   "the source states no size; see the thresholds"),
         Deviation("model",
-                  "case 'network': Sec. 9 speaks of networks without a measure of degeneracy; here the minima of "
-                  "the stability diagram's FashionMNIST FNN (n = 500 / 1000, widths x0.2 / x0.4; GD and SGD with B "
-                  "= 10, uniform B-subsets, eta = 0.5, seeds paired), and the share of the Hessian's spectrum with "
+                  "case 'network': Sec. 9 speaks of networks without a measure of degeneracy; here minima of "
+                  "the stability diagram's FashionMNIST FNN setup (n = 500 / 1000, widths x0.2 / x0.4; GD and SGD "
+                  "with B = 10, uniform B-subsets, eta = 0.5, ten seeds paired), and the share of the Hessian's "
+                  "spectrum with "
                   "|lambda| <= 1e-3 lambda_max (stochastic Lanczos quadrature, 10 Rademacher probes, 100 steps, "
                   "sgdcheck.spectrum)",
                   "every interpolating minimum of this net is degenerate (at least P - nk zero eigenvalues, "
-                  "poggio.degenerate-minima: about 95% of the spectrum at smoke), so 'more degenerate' can only mean "
-                  "more of the at most nk curved directions gone flat; a threshold relative to lambda_max keeps the "
-                  "flatter SGD minima from counting as more degenerate by their scale alone"),
+                  "poggio.degenerate-minima: at least 95% of the spectrum at smoke, 1 - nk/P), so 'more degenerate' "
+                  "can only mean more of the at most nk curved directions gone flat; a threshold relative to "
+                  "lambda_max keeps the flatter SGD minima from counting as more degenerate by their scale alone"),
     ),
     thresholds=(
         Threshold("SGD's share in the valley minus GD's, per seed, greater than 0 and not below 0.05 (effect "
@@ -109,21 +110,28 @@ CLAIM = Claim(
         Threshold("500 chains (smoke) / 4000 (full) per seed, 5 / 10 seeds", "argument",
                   "a share's standard error per seed is at most 0.022 (smoke), 0.008 (full): well inside 0.05"),
         Threshold("eta = 0.5 and 1.5, B = 1 (case 'state-dependent')", "argument",
-                  "exact rates of eq. 8 (sgdcheck.stability) and the top Lyapunov exponent (sgdcheck.lyapunov): "
-                  "both minima stable at 0.5; at 1.5 the non-uniform one unstable in mean square and almost surely"),
+                  "exact mean-square rates of Wu, Ma & E's eq. 8 / Theorem 1 (sgdcheck.stability) and the top "
+                  "Lyapunov exponent (sgdcheck.lyapunov): both minima stable at 0.5; at 1.5 the non-uniform one "
+                  "unstable in mean square and almost surely"),
         Threshold("precondition: at least 99% of the runs end within 1e-6 of a minimum (case 'state-dependent')",
                   "argument",
-                  "the slowest stable contraction is 0.5 per step in the mean (|1 - eta a| at both steps), so 1000 "
-                  "steps settle any run that stays in a stable basin"),
+                  "the slowest stable contraction is 0.5 per step in the mean (|1 - eta a| at both steps) and 0.69 in "
+                  "mean square (the non-uniform minimum at eta = 0.5: sqrt(0.48)), so 1000 steps settle any run that "
+                  "stays in a stable basin"),
         Threshold("case 'network': SGD's flat share minus GD's, per seed, greater than 0 and not below 0.005 (effect "
                   "greater)", "argument",
                   "a tenth of the at most nk / P = 5% of directions that an interpolating minimum can curve; the "
-                  "quadrature's probe noise on the share is below 0.001 (Hutchinson's bound for Rademacher probes, "
-                  "sgdcheck.spectrum)"),
-        Threshold("case 'network', control: the minima are not degenerate (the flat share of GD's and SGD's minima "
-                  "at most 0.9, at_most)", "argument",
-                  "the classical picture of isolated minima, which Part A of the source argues against; 0.9 is "
-                  "below the rank bound's 1 - nk/P = 0.95 with room for the quadrature's resolution near zero"),
+                  "quadrature's probe noise on the share is below 0.002 over 10 probes (Hutchinson's bound for "
+                  "Rademacher probes, sqrt(2 N / P^2 / 10) with N ~ P, sgdcheck.spectrum)"),
+        Threshold("case 'network', control: SGD's and GD's minima are equally degenerate (flat share SGD minus GD "
+                  "within +-0.005: effect none)", "argument",
+                  "the rival that SGD selects minima by their sharpness and non-uniformity alone and leaves their "
+                  "degeneracy as GD's (Wu, Ma & E 2018, whose selection criterion does not involve it), with the "
+                  "smallest effect of the claim as its band"),
+        Threshold("case 'network': 10 seeds", "tuned",
+                  "a first run on the stability diagram's five seeds refuted the claim (SGD minus GD -0.0038 "
+                  "[-0.0069, -0.0008]) but left the control undecided (its 97.5% interval touches 0); the seeds "
+                  "were doubled, the thresholds kept: a second look, not counted in the error rates"),
         Threshold("95% two-sided Student t interval of the mean over seeds", "argument",
                   "conventional level (docs/error-rates.md)"),
     ),
@@ -131,12 +139,12 @@ CLAIM = Claim(
 
 NETWORK_REFUTED = known_refutation(
     "on the FashionMNIST FNN (smoke) GD's and SGD's minima are alike degenerate: about 99% of the Hessian's spectrum "
-    "lies within 1e-3 of its largest eigenvalue at both, and SGD's share is not larger than GD's by the 0.005 that "
-    "counts")
+    "lies within 1e-3 x its largest eigenvalue of zero at both (the rank bound alone gives 95%), and SGD's share is "
+    "lower than GD's, not higher by the 0.005 that counts")
 STATE_REFUTED = known_refutation(
-    "with SGD's own noise, where both minima are stable SGD ends where GD ends (the noise vanishes at both); where "
-    "the valley is the less uniform minimum and the step makes it unstable, SGD never ends in it: the bias follows "
-    "linear stability (the more uniform minimum), not degeneracy")
+    "with SGD's own noise, where both minima are stable SGD ends in the valley about as often as GD from the same "
+    "starts (within 0.03 of the runs); where the valley is the less uniform minimum and the step makes it unstable, "
+    "no SGD run ends in it: the bias follows linear stability (the more uniform minimum), not degeneracy")
 
 
 def _starts(rng, chains):
@@ -176,13 +184,14 @@ def _additive(scale, evidence):
         f"additive, {name}": float(np.mean(bias[name])) for name in LANDSCAPES}})
     evidence.record(**{f"{name}: SGD's stationary mass in the valley": float(np.mean(sgd_mass[name]))
                        for name in LANDSCAPES},
-                    **{f"{name}: GD's basin share of the valley": float(np.mean(gd_share[name])) for name in LANDSCAPES},
+                    **{f"{name}: GD's basin share of the valley": float(np.mean(gd_share[name]))
+                       for name in LANDSCAPES},
                     **{f"{name}: Boltzmann's share at T = {temperature:g}": boltzmann[name] for name in LANDSCAPES})
     evidence.detail(masses=sgd_mass, gd_shares=gd_share, settings=ADDITIVE)
-    evidence.finding("With additive noise SGD's stationary mass in the valley is Boltzmann's (" +
-                     "; ".join(f"{k}: {np.mean(sgd_mass[k]):.3f} against {boltzmann[k]:.3f}" for k in LANDSCAPES) +
-                     "), above noiseless GD's basin share from the same starts (" +
-                     "; ".join(f"{k}: {np.mean(gd_share[k]):.3f}" for k in LANDSCAPES) + ").")
+    evidence.finding("With additive noise SGD's stationary mass in the valley against Boltzmann's at T = "
+                     f"{temperature:g}, and noiseless GD's basin share from the same starts: " +
+                     "; ".join(f"{k}: {np.mean(sgd_mass[k]):.3f}, Boltzmann {boltzmann[k]:.3f}, "
+                               f"GD {np.mean(gd_share[k]):.3f}" for k in LANDSCAPES) + ".")
     names = list(LANDSCAPES)
     evidence.figure("additive", figure("Additive noise: mass in the valley, SGD against GD and Boltzmann", [
         panel(f"eta {lr:g}, B {batch}, T {temperature:g}", "", "share in the valley",
@@ -258,7 +267,7 @@ def _state_dependent(scale, evidence):
 
 
 def _network_configs(scale, device):
-    """GD and SGD (B = NET_BATCH) of the stability diagram (sgdcheck.stability_diagram), the same runs."""
+    """GD and SGD (B = NET_BATCH) as in the stability diagram (sgdcheck.stability_diagram), on NET_SEEDS seeds."""
     setup = fashion_fnn(scale, device, n=scale.pick(smoke=500, full=1000, paper=1000))
     n = setup.config.n
     return {name: replace(setup.config, optimizer=optimizer, batch_size=batch, sampling=THEORY_SAMPLING,
@@ -267,7 +276,7 @@ def _network_configs(scale, device):
 
 
 def planned_runs(scale, device):
-    return [Ensemble(config, scale.seed_range(5), (NET_LR,)) for config in _network_configs(scale, device).values()]
+    return [Ensemble(config, scale.seed_range(NET_SEEDS), (NET_LR,)) for config in _network_configs(scale, device).values()]
 
 
 def _flat_shares(scale, device, code):
@@ -277,7 +286,7 @@ def _flat_shares(scale, device, code):
     for name, config in _network_configs(scale, device).items():
         x, y = training_data(config)
         rows = []
-        for record in cached_ensemble(config, scale.seed_range(5), [NET_LR]):
+        for record in cached_ensemble(config, scale.seed_range(NET_SEEDS), [NET_LR]):
             row = {"seed": record.seed, "ok": bool(record.ok), "share": float("nan"), "largest": float("nan")}
             if record.ok:
                 density = hessian_spectral_density(trained_model(record, config), x, y, mse_loss, probes=PROBES,
@@ -297,7 +306,8 @@ def _network(scale, device, evidence):
                            "every GD and SGD run reached its loss goal without diverging")
     by_seed = {name: {r["seed"]: r["share"] for r in rows} for name, rows in shares.items()}
     bias = [by_seed["SGD"][seed] - by_seed["GD"][seed] for seed in by_seed["GD"] if seed in by_seed["SGD"]]
-    evidence.record(**{"SGD vs GD at the degenerate minimum": {"network, flat share SGD minus GD": float(np.mean(bias))}})
+    evidence.record(**{"SGD vs GD at the degenerate minimum": {
+        "network, flat share SGD minus GD": float(np.mean(bias))}})
     evidence.record(**{f"{name}: share of the spectrum within 1e-3 lambda_max of zero":
                        float(np.nanmean(list(by_seed[name].values()))) for name in shares},
                     **{f"{name}: lambda_max": float(np.nanmean([r["largest"] for r in rows]))
@@ -308,9 +318,10 @@ def _network(scale, device, evidence):
     common = FLAT * float(np.nanmean([r["largest"] for r in shares["GD"]]))     # one absolute threshold for both
     absolute = {name: float(np.mean([SpectralDensity(np.array(r["nodes"]), np.array(r["weights"]), r["dim"])
                                      .mass_below(common) for r in rows if r["ok"]])) for name, rows in shares.items()}
-    evidence.finding(f"With one absolute threshold for both (|lambda| <= {common:.2g}, 1e-3 x GD's mean lambda_max) "
-                     f"the flat shares are GD {absolute['GD']:.4f}, SGD {absolute['SGD']:.4f}: there the flatter SGD "
-                     f"minima count as more degenerate by their scale; the verdict uses each minimum's own lambda_max.")
+    evidence.finding(f"With one absolute threshold for both (|lambda| <= {common:.2g}, 1e-3 x GD's mean lambda_max; "
+                     f"SGD's mean lambda_max {np.nanmean([r['largest'] for r in shares['SGD']]):.3g}) the flat shares "
+                     f"are GD {absolute['GD']:.4f}, SGD {absolute['SGD']:.4f}; the verdict uses each minimum's own "
+                     f"lambda_max, so that a flatter minimum does not count as more degenerate by its scale alone.")
     names = list(shares)
     evidence.figure("network", figure("Flat share of the Hessian spectrum at GD and SGD minima (FNN)", [
         panel(f"|lambda| <= {FLAT:g} lambda_max, per seed", "seed", "flat share",
@@ -318,12 +329,11 @@ def _network(scale, device, evidence):
     ]))
     verdict = combine([effect(bias, NET_SMALLEST, "greater", what="flat share of the spectrum, SGD minus GD")],
                       preconditions=[reached])
-    control = combine([at_most([v for k in names for v in by_seed[k].values()], 0.9,
-                               what="flat share of the spectrum, GD and SGD minima (rival: isolated minima)")],
-                      preconditions=[reached])
-    evidence.conclude(CLAIM, verdict, seeds=list(scale.seed_range(5)), case="network",
-                      negative_control=("the minima are not degenerate (the classical picture of isolated minima)",
-                                        control))
+    control = combine([effect(bias, NET_SMALLEST, "none", what="flat share of the spectrum, SGD minus GD (rival: "
+                                                                "equally degenerate)")], preconditions=[reached])
+    evidence.conclude(CLAIM, verdict, seeds=list(scale.seed_range(NET_SEEDS)), case="network",
+                      negative_control=("SGD's and GD's minima are equally degenerate (selection by sharpness "
+                                        "and non-uniformity alone)", control))
 
 
 @pytest.mark.parametrize("noise", ["additive", pytest.param("state-dependent", marks=STATE_REFUTED),

@@ -44,14 +44,14 @@ CLAIM = Claim(
                   "setup: widths x0.2 (smoke) / x0.4 (full) of 500, n = 500 (smoke) / 1000 (full), loss goal 1e-3",
                   "the CPU budget"),
         Deviation("setup",
-                  "v = 1, 2, 3 (line 458); at smoke width v = 3 with eta = 0.5 diverges within two steps (found by "
-                  "wu2018.a-s-correlation), so smoke runs v = 1 and 2; full runs all three and leaves out, by name, "
-                  "the runs that diverge",
+                  "v = 1, 2, 3 (line 457); at smoke width v = 3 with eta = 0.5 diverges within two steps (found by "
+                  "wu2018.a-s-correlation), so smoke runs v = 1 and 2; full runs all three and leaves out, by "
+                  "name, a setting (v, B) in which every run diverges",
                   "the paper: 'Larger v will cause the optimizers to diverge' (line 458)"),
         Deviation("definition",
-                  "'quite close' and 'significantly lower' are read from the largest s over the setting's minima "
-                  "divided by its bound (eq. 9's s side, uniform B-subsets): at least 0.75 at B = 25, at most 0.5 "
-                  "at B = 4",
+                  "'quite close' and 'significantly lower' are read from each seed's largest s over its minima (all "
+                  "v) divided by the batch size's bound (eq. 9's s side, uniform B-subsets), averaged over the "
+                  "seeds: at least 0.75 at B = 25, at most 0.5 at B = 4 (the largest over all minima is reported)",
                   "the figure's dashed lines against its points; the numbers are this module's reading"),
         Deviation("sampling", "the theory's uniform B-subsets", "Theorem 1's sampling"),
         Deviation("sizes", "ten models per setting instead of the paper's five (line 459)",
@@ -59,21 +59,25 @@ CLAIM = Claim(
     ),
     thresholds=(
         Threshold("inside the box: every converged minimum has a <= 2/eta and s <= its bound", "source",
-                  "eq. 9, the box drawn in Fig. 6 (lines 459-462)"),
+                  "eq. 9 (lines 257-272), the box drawn in Fig. 6 (its dashed lines, lines 460-461)"),
         Threshold("B = 25: each seed's largest s / bound (over v) >= 0.75 on average; B = 4: <= 0.5 (95% t "
-                  "intervals over the five seeds)", "argument",
+                  "intervals over the ten seeds, Bonferroni over the parts)", "argument",
                   "'quite close' read as within a quarter of the bound, 'significantly lower' as below half of it, "
                   "fixed before the first run"),
-        Threshold("control: each seed's largest s / bound at B = 4 is at least that at B = 25 minus 0.1",
+        Threshold("control: each seed's largest s / bound at B = 4 minus that at B = 25 is at least -0.1 on "
+                  "average (the seeds paired)",
                   "argument",
                   "the rival that the bound binds alike at every batch size (SGD fills its box whatever B), with a "
                   "tenth of the bound as slack"),
         Threshold("10 seeds per setting", "argument",
                   "a first run with the paper's five (smoke, seeds 0-4) decided B = 25 (0.85) but left B = 4 "
                   "undecided (0.49 [0.38, 0.61] against 0.5) and refuted the control by only 0.93 half-widths; "
-                  "the thresholds were kept and the seeds doubled, which shrinks the intervals to about 0.57x"),
-        Threshold("at least 80% of the seeds converge at each batch size (precondition)", "argument",
-                  "a setting where most runs fail says nothing about where SGD's minima lie"),
+                  "the thresholds were kept and the seeds doubled, which shrinks the intervals to about 0.57x; "
+                  "a second look after an undecided first one, not counted in the error rates"),
+        Threshold("at least 80% of the runs converge at each batch size, over the settings (v, B) in which any "
+                  "run converges (precondition)", "argument",
+                  "a setting where most runs fail says nothing about where SGD's minima lie; one where all diverge "
+                  "is the paper's 'larger v will cause the optimizers to diverge' and is named, not counted"),
     ),
 )
 
@@ -98,8 +102,9 @@ def planned_runs(scale, device):
 UNDECIDED_AT_B4 = known_inconclusive(
     "at smoke scale (v = 1, 2; ten seeds) every minimum lies inside the box and B = 25 comes close to its bound "
     "(each seed's largest s 0.83 [0.80, 0.87] of it), but at B = 4 each seed's largest s is 0.51 [0.46, 0.56] of "
-    "its bound, on the line of the reading 'significantly lower' = at most half, fixed before the first run: more "
-    "seeds would not move a mean that sits on the line")
+    "its bound (seeds 1000-1009: 0.57 [0.49, 0.65]), on the line of the reading 'significantly lower' = at most "
+    "half, fixed before the first run. The full scale (v = 3, n = 1000) has not run; it may decide, and then this "
+    "mark must go")
 
 
 @pytest.mark.gpu
@@ -111,13 +116,21 @@ def test_nonuniformity_tightness(scale, device, evidence):
         points += [dict(p, init_scale=v) for p in measured_minima(job)]
     n = _jobs(scale, device)[0][1].config.n
     ok = [p for p in points if p["converged"] and not p["diverged"]]
-    per_batch = {b: sum(1 for p in points if p["batch_size"] == b) for b in BATCHES}
-    trained = precondition(all(sum(1 for p in ok if p["batch_size"] == b) >= 0.8 * per_batch[b] for b in BATCHES),
-                           f"at least 80% of the runs converge at each batch size ({len(ok)} of {len(points)})")
+    training = {(p["init_scale"], p["batch_size"]) for p in ok}          # settings in which any run converges
+    counted = [p for p in points if (p["init_scale"], p["batch_size"]) in training]
+    per_batch = {b: sum(1 for p in counted if p["batch_size"] == b) for b in BATCHES}
+    trained = precondition(all(per_batch[b] and sum(1 for p in ok if p["batch_size"] == b) >= 0.8 * per_batch[b]
+                               for b in BATCHES),
+                           f"at least 80% of the runs converge at each batch size ({len(ok)} of {len(counted)} in the "
+                           f"settings that train)")
+    for v, b in sorted({(p["init_scale"], p["batch_size"]) for p in points} - training):
+        evidence.finding(f"v = {v:g}, B = {b}: every run diverged or missed the goal; the setting is left out "
+                         f"(the paper: 'Larger v will cause the optimizers to diverge').")
     a_max = 2 / LR
     ratios = {b: max((p["s"] / necessary_box(LR, b, n)[1] for p in ok if p["batch_size"] == b), default=float("nan"))
               for b in BATCHES}
-    per_seed = {b: {seed: max(p["s"] / necessary_box(LR, b, n)[1] for p in ok if p["batch_size"] == b and p["seed"] == seed)
+    per_seed = {b: {seed: max(p["s"] / necessary_box(LR, b, n)[1] for p in ok
+                              if p["batch_size"] == b and p["seed"] == seed)
                     for seed in sorted({p["seed"] for p in ok if p["batch_size"] == b})} for b in BATCHES}
     inside = sum(1 for p in ok if p["a"] <= a_max and p["s"] <= necessary_box(LR, p["batch_size"], n)[1])
     evidence.record(**{"inside the box": shown(inside / max(len(ok), 1), f"{inside} of {len(ok)} minima"),

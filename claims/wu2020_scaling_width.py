@@ -9,7 +9,8 @@ transition. The test risk is computed exactly (the population risk of sgdcheck.p
 """
 import numpy as np
 
-from sgdcheck import Claim, Deviation, Quote, Source, Threshold, at_least, combine, effect, precondition
+from sgdcheck import (Claim, Deviation, Quote, Source, Threshold, at_least, at_most, combine, effect,
+                      known_inconclusive, precondition)
 from sgdcheck import shown
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.population import SCALINGS, train_sample_gd
@@ -24,23 +25,26 @@ CLAIM = Claim(
     quote=Quote("GD-conventional is very sensitive to the network widths, while GD-MF is quite robust.",
                 "slide \"Comparison between two scalings\" (seed 004, line 485); the regimes it refers to: "
                 "'a transition happens as m increases: m ~ n/d, the training behaves like NN ... m ~ n, the training "
-                "behaves like kernel and the gen-err suffers CoD' (lines 451-455)"),
+                "behaves like kernel and the gen-err suffers CoD' (lines 454-456)"),
     statement="Trained by full-batch GD to the lectures' training error on n samples, the test risk of the "
-              "conventional-scaling two-layer net changes by orders of magnitude across widths from n/d to about n, "
-              "by at least a decade more than that of the mean-field net.",
+              "conventional-scaling two-layer net changes by more than a decade across widths from n/d to about n (at "
+              "full scale to 3n), by at least a decade more than that of the mean-field net, whose own test risk "
+              "stays within a decade.",
     paper={"conventional": "very sensitive to the width", "mean-field": "quite robust to the width"},
     deviations=(
         Deviation("sizes",
                   "the slide gives no sizes for this comparison (its regimes: m < n/d, n/d <= m <~ n, m >> n, lines "
-                  "461-466); here d = 20, n = 200 and widths m = 10, 40, 160 (n/d to 0.8 n; smoke) and 10 to 640 by "
-                  "factors of 2 (full and paper)",
-                  "n/d = 10 is the start of the mildly over-parameterised regime, 0.8 n its kernel-like end; "
-                  "beyond n conventional GD needs steps so small that the CPU budget ends first"),
+                  "393-395 and 453-458); here d = 20, n = 200 and widths m = 10, 40, 160 (n/d to 0.8 n; smoke) and "
+                  "10 to 640 (n/d to 3.2 n) by factors of 2 (full and paper)",
+                  "n/d = 10 is the start of the mildly over-parameterised regime, 0.8 n its kernel-like end; the "
+                  "smoke scale stops there because wider conventional nets need steps of 0.1 and below (minutes "
+                  "each), which the full scale affords"),
         Deviation("optimizer",
                   "the lectures' gradient flow (eqs. 6-7; eq. 18 with its 1/(mn) factor for mean-field); here "
-                  "discrete full-batch GD on the mean squared error, step eta (conventional) and eta m "
-                  "(mean-field, the flow's time scale), eta the largest of 2, 1, 0.5, 0.2, 0.1, 0.05 at which no "
-                  "network diverges, chosen per scaling and width",
+                  "discrete full-batch GD on the mean squared error (no factor 1/2: twice the gradient of eqs. 6-7), "
+                  "step eta (conventional) and eta m (mean-field, the flow's time scale), eta the largest of 2, 1, "
+                  "0.5, 0.2, 0.1, 0.05 at which no network diverges, chosen per scaling and width (on divergence "
+                  "alone: a step that neither diverges nor fits within the cap fails the precondition)",
                   "the step of a flow is not given; a fixed step would diverge for conventional nets wider than "
                   "~100 (their tangent kernel grows with m), so each width gets the usual tuning"),
         Deviation("setup",
@@ -49,7 +53,8 @@ CLAIM = Claim(
                   "the Xavier-type and mean-field initialisations of the lectures' two scalings"),
         Deviation("definition",
                   "'very sensitive' and 'quite robust' read from the range of log10 test risk over the widths, "
-                  "per seed: conventional at least 1 decade, and at least 1 more than mean-field's",
+                  "per seed: conventional at least 1 decade, mean-field at most 1, and the difference at least 1; "
+                  "the lectures' 'training error' is read as the training risk relative to the mean of f*(x_i)^2",
                   "a factor 10 in test risk is the change a reader sees on the slides' log scales; see the "
                   "thresholds"),
         Deviation("scope",
@@ -58,24 +63,21 @@ CLAIM = Claim(
                   "the slide does not say which hyperparameter"),
     ),
     thresholds=(
-        Threshold("range of log10 test risk over the widths, per seed: conventional >= 1 (at_least), conventional "
-                  "minus mean-field > 0 and not below 1 (effect greater, smallest 1)",
+        Threshold("range of log10 test risk over the widths, per seed: conventional >= 1 (at_least), mean-field "
+                  "<= 1 (at_most), conventional minus mean-field > 0 and not below 1 (effect greater, smallest 1)",
                   "argument",
                   "a factor 10 separates 'very sensitive' from 'quite robust' on a log axis; the source gives no "
                   "number"),
-        Threshold("mean-field's own range is reported, not judged", "tuned",
-                  "a first version also asked mean-field <= 1 decade: at smoke (seeds 0-3) 0.99 [0.37, 1.60], "
-                  "undecided, all of it from m = n/d = 10, where ten mean-field neurons reach a test risk 10x lower "
-                  "than the wider nets (6e-4 against 6e-3, flat from m = 40 on); the slide's sentence contrasts the "
-                  "two scalings ('while'), which the difference judges"),
         Threshold("control: the scaling does not change how test risk depends on the width (the two ranges "
                   "within 1 decade of each other: effect none)", "argument",
                   "the rival that over-parameterised GD is in its kernel regime under either scaling (Jacot et al. "
-                  "2018; the lectures' own m >> n limit, line 466), so width affects both alike"),
+                  "2018; the lectures' own m >> n limit, line 458), so width affects both alike"),
         Threshold("training to a relative error of 1e-5 (step caps 20,000 smoke / 50,000 full); precondition: every "
                   "run below 1e-3", "source",
-                  "'GD is stopped when the training error becomes smaller than 10^-5' (seed 004, line 444); a run "
-                  "that has not fitted its sample is not a GD solution of the kind compared"),
+                  "'The GD is stopped when the training error becomes smaller than 10^{-5}' (seed 004, line 449, "
+                  "said of the circle-neuron target; the same stop is used here for relu(x_1)); a run that stops at "
+                  "the cap above 1e-5 is kept when below 1e-3 (100x the stop: fitted, not yet stopped), one that has "
+                  "not fitted its sample is not a GD solution of the kind compared"),
         Threshold("4 seeds (smoke), 10 (full)", "argument",
                   "first run (3 seeds, by hand): ranges of about 4 decades against 0.8; four seeds decide such a "
                   "gap, ten give the full report its intervals"),
@@ -95,6 +97,14 @@ def _trained(width, dim, n, seeds, scaling, max_steps):
     return run
 
 
+MEAN_FIELD_UNDECIDED = known_inconclusive(
+    "at smoke (d = 20, n = 200, m = 10, 40, 160) conventional GD's test risk ranges over 3.4 decades, mean-field's "
+    "over 0.99 [0.37, 1.60]: whether mean-field stays within a decade is undecided, all of its range coming from m = "
+    "n/d = 10, where ten mean-field neurons reach a test risk 10x lower than the wider nets (6e-4 against 6e-3, flat "
+    "from m = 40 on); the contrast itself (conventional minus mean-field, 2.4 [1.8, 2.9] decades) holds")
+
+
+@MEAN_FIELD_UNDECIDED
 def test_scaling_width(scale, evidence):
     dim, n = 20, 200
     widths = scale.pick(smoke=(10, 40, 160), full=(10, 20, 40, 80, 160, 320, 640))
@@ -130,6 +140,7 @@ def test_scaling_width(scale, evidence):
               xscale="log", yscale="log", vlines=[(n / dim, "n/d"), (n, "n")]),
     ]))
     verdict = combine([at_least(spread["conventional"], DECADE, what="conventional: decades of test risk over widths"),
+                       at_most(spread["mean-field"], DECADE, what="mean-field: decades of test risk over widths"),
                        effect(difference, DECADE, "greater",
                               what="decades of test risk over widths, conventional minus mean-field")],
                       preconditions=[fitted])
