@@ -8,17 +8,12 @@ from sgdcheck.population import (NeuronTarget, effective_neurons, neuron_magnitu
                                  relu_kernel, sphere_inputs, train_population_gd, train_sample_gd)
 
 
-def _sphere(samples, dim, seed=0):
-    g = torch.randn(samples, dim, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
-    return g / g.norm(dim=1, keepdim=True)
-
-
 def test_kernel_matches_monte_carlo_on_the_sphere():
     dim = 5
     gen = torch.Generator().manual_seed(1)
     b1, b2 = torch.randn(4, dim, generator=gen, dtype=torch.float64), torch.randn(3, dim, generator=gen, dtype=torch.float64)
     b2[0] = 2.5 * b1[0]                  # an aligned pair (t = 0) and its exact value |b||b'| / (2d)
-    x = _sphere(400_000, dim)
+    x = sphere_inputs(400_000, dim, 0)
     empirical = torch.relu(x @ b1.T).T @ torch.relu(x @ b2.T) / len(x)
     exact = relu_kernel(b1, b2)
     assert torch.allclose(exact, empirical, rtol=0.02, atol=2e-4)
@@ -46,7 +41,7 @@ def test_population_risk_matches_monte_carlo_of_the_network(scaling):
     inner = torch.randn(2, width, dim, generator=gen, dtype=torch.float64)
     target = NeuronTarget.single_neuron(dim)
     c = output_scale(scaling, width)
-    x = _sphere(400_000, dim, seed=3)
+    x = sphere_inputs(400_000, dim, 3)
     for k in range(2):
         f = c * torch.relu(x @ inner[k].T) @ outer[k]
         empirical = ((f - torch.relu(x[:, 0])) ** 2).mean()
