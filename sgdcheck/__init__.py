@@ -20,9 +20,9 @@ from .scale import SCALES, Scale, get_scale
 from .stability import (critical_lr, criterion, mean_square_rate, minibatch_second_moment, necessary_box,
                         second_moment_operator, sharpness_nonuniformity)
 from .quantity import Quantity, shown
-from .stats import (Interval, Verdict, at_least, at_most, binomial_interval, combine, correlation_interval, effect,
-                    equals, holds, holds_for_all, mean_interval, precondition, proportion, slope_interval, within,
-                    within_group_correlation)
+from .stats import (Interval, Verdict, at_least, at_margin, at_most, binomial_interval, combine, correlation_difference_interval,
+                    correlation_interval, effect, equals, holds, holds_for_all, mean_interval, precondition,
+                    proportion, slope_interval, within, within_group_correlation)
 
 __version__ = "0.1.0"
 
@@ -30,7 +30,8 @@ __all__ = [
     # declaring claims and their evidence
     "Claim", "Source", "Quote", "Deviation", "Threshold", "Tolerance", "Evidence", "known_refutation", "known_inconclusive",
     # statistics and verdicts
-    "Verdict", "Interval", "mean_interval", "binomial_interval", "slope_interval", "correlation_interval", "within_group_correlation", "within", "at_most", "at_least", "effect", "proportion",
+    "Verdict", "Interval", "mean_interval", "binomial_interval", "slope_interval", "correlation_interval",
+    "correlation_difference_interval", "within_group_correlation", "within", "at_most", "at_least", "at_margin", "effect", "proportion",
     "holds_for_all", "holds", "equals", "precondition", "combine",
     "Quantity", "shown",
     # exact stability math

@@ -259,6 +259,22 @@ def correlation_interval(x, y, confidence: float = 0.95) -> Interval:
                     lambda level: correlation_interval(x, y, level))
 
 
+def correlation_difference_interval(x1, y1, x2, y2, confidence: float = 0.95) -> Interval:
+    """r1 - r2 for Pearson's r of two independent samples (x1, y1) and (x2, y2), with Zou's interval: the
+    difference's limits from each r's own Fisher-z limits (Zou 2007, "Toward using confidence intervals to
+    compare correlations", Psychological Methods 12, eq. 15), which, unlike a normal interval on r1 - r2,
+    keeps the asymmetry of each r near +-1."""
+    first, second = correlation_interval(x1, y1, confidence), correlation_interval(x2, y2, confidence)
+    r1, l1, u1 = first.estimate, first.low, first.high
+    r2, l2, u2 = second.estimate, second.low, second.high
+    d = r1 - r2
+    low = d - np.sqrt((r1 - l1) ** 2 + (u2 - r2) ** 2)
+    high = d + np.sqrt((u1 - r1) ** 2 + (r2 - l2) ** 2)
+    return Interval(float(d), float(low), float(high), confidence,
+                    f"Zou's interval from two Fisher-z intervals, n={np.size(x1)} and {np.size(x2)}",
+                    lambda level: correlation_difference_interval(x1, y1, x2, y2, level))
+
+
 def within_group_correlation(x, y, groups, confidence: float = 0.95) -> Interval:
     """Pearson's r of x and y after each group's mean is taken out of both (the pooled within-group
     correlation), with its Fisher-z interval on the degrees of freedom the group means leave: variance
@@ -570,6 +586,23 @@ def decided_by(verdict: str, reason: str, rule: str, deciding, pick, parts, corr
         return Verdict(verdict, reason, rule, parts=tuple(parts), correction=correction)
     return Verdict(verdict, reason, rule, key.what, key.interval, key.predicted, key.margin, key.margin_halfwidths,
                    tuple(parts), correction)
+
+
+def at_margin(verdict: Verdict, minimum: float) -> Verdict:
+    """A claim's final verdict, counted as decided only when its margin is at least `minimum` half-widths of the
+    deciding interval. A verdict decided by less is inconclusive, keeping its numbers and parts, with the margin
+    it lacks (negative): a decision by a hair flips with another draw of the seeds or another CPU's float
+    rounding. Apply it to the final verdict (a combination flattens the parts it is given)."""
+    if not (np.isfinite(minimum) and minimum >= 0):
+        raise InvalidArgumentError(f"the minimum margin must be a finite number >= 0 half-widths, got {minimum!r}")
+    m = verdict.margin_halfwidths
+    if verdict.verdict == INCONCLUSIVE or m is None or not np.isfinite(m) or m >= minimum:
+        return verdict
+    half = verdict.interval.half_width if verdict.interval is not None else float("nan")
+    return replace(verdict, verdict=INCONCLUSIVE,
+                   reason=f"{verdict.reason}; {verdict.verdict} by {m:+.2f} half-widths only, under the "
+                          f"{minimum:g} that counts", rule=f"{verdict.rule}, at a margin of {minimum:g}",
+                   margin=float((m - minimum) * half), margin_halfwidths=float(m - minimum), retest=None)
 
 
 def median_of_means(samples, blocks: int, axis: int = 0) -> np.ndarray:

@@ -278,3 +278,53 @@ def test_within_group_correlation_matches_the_partial_correlation_and_its_degree
 def test_within_group_correlation_rejects_bad_input(x, y, groups, match):
     with pytest.raises(InvalidArgumentError, match=match):
         within_group_correlation(x, y, groups)
+
+
+def test_correlation_difference_interval_covers_the_true_difference_at_its_level():
+    """Zou's interval for r1 - r2 of two independent samples: coverage near 95% by simulation, for a difference
+    near the boundary (r1 = 0.9) where a normal interval on r1 - r2 would be off."""
+    from sgdcheck.stats import correlation_difference_interval
+    rng = np.random.default_rng(2)
+    rho1, rho2, n1, n2 = 0.9, 0.3, 25, 30
+
+    def draw(rho, n):
+        x = rng.normal(size=n)
+        return x, rho * x + np.sqrt(1 - rho**2) * rng.normal(size=n)
+
+    covered = 0
+    trials = 2000
+    for _ in range(trials):
+        interval = correlation_difference_interval(*draw(rho1, n1), *draw(rho2, n2))
+        covered += interval.low <= rho1 - rho2 <= interval.high
+    assert 0.93 <= covered / trials <= 0.97
+
+
+def test_correlation_difference_interval_is_antisymmetric_and_recomputes_at_another_level():
+    from sgdcheck.stats import correlation_difference_interval
+    rng = np.random.default_rng(3)
+    x1, x2 = rng.normal(size=20), rng.normal(size=40)
+    y1, y2 = x1 + rng.normal(size=20), -x2 + 2 * rng.normal(size=40)
+    forward, backward = correlation_difference_interval(x1, y1, x2, y2), correlation_difference_interval(x2, y2, x1, y1)
+    assert forward.estimate == pytest.approx(-backward.estimate)
+    assert (forward.low, forward.high) == pytest.approx((-backward.high, -backward.low))
+    wider = forward.at(0.99)
+    assert wider.low < forward.low < forward.estimate < forward.high < wider.high
+    with pytest.raises(InvalidArgumentError):
+        correlation_difference_interval(x1[:3], y1[:3], x2, y2)
+
+
+def test_at_margin_counts_a_decision_by_a_hair_as_undecided():
+    from sgdcheck.stats import at_margin
+    wide = compare(_interval(0.5, 0.9), low=0.0)              # 0.5 from the bound, half-width 0.2: +2.5 hw
+    thin = compare(_interval(0.02, 0.42), low=0.0)            # +0.1 hw
+    assert at_margin(wide, 1.0) is wide
+    undecided = at_margin(thin, 1.0)
+    assert undecided.verdict == INCONCLUSIVE and thin.verdict == REPLICATED
+    assert undecided.margin_halfwidths == pytest.approx(0.1 - 1.0) and undecided.margin < 0
+    assert "by +0.10 half-widths only" in undecided.reason and undecided.interval == thin.interval
+    refuted = compare(_interval(-0.42, -0.02), low=0.0)
+    assert at_margin(refuted, 1.0).verdict == INCONCLUSIVE and at_margin(refuted, 0.0) is refuted
+    open_ = compare(_interval(-0.1, 0.3), low=0.0)
+    assert at_margin(open_, 1.0) is open_
+    with pytest.raises(InvalidArgumentError):
+        at_margin(wide, -1.0)
