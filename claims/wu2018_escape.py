@@ -23,16 +23,14 @@ import pytest
 from sgdcheck import Claim, Deviation, Quote, Source, Threshold, at_most, combine, holds, precondition, shown
 from sgdcheck.curvature import non_uniformity, sharpness
 from sgdcheck.losses import mse_loss
-from sgdcheck.escape import BURST, escape_probe
+from sgdcheck.escape import BURST, escape_probe, polished
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.network_stability import predict_escape_at
-from sgdcheck.optim import GD
 from sgdcheck.run_sets import gd_minima
 from sgdcheck.runs import Ensemble, compute, trained_model, training_data
 from sgdcheck.sampling import THEORY_SAMPLING
 from sgdcheck.setups import fashion_fnn
 from sgdcheck.stability import ESCAPES, NOT_PREDICTED, STAYS, necessary_box
-from sgdcheck.train import train
 
 BURST_STEPS = 30            # left: the burst held this long (one unlucky minibatch lifts the loss for a step or two)
 
@@ -173,9 +171,8 @@ def planned_runs(scale, device):
 
 def _polished(record, config, x, y, scale):
     """The GD minimum trained on by the same GD (eta = 0.5) to POLISH_GOAL: a start close to a fixed point of SGD."""
-    result = train(trained_model(record, config), x, y, mse_loss, GD(LR), loss_goal=POLISH_GOAL, eval_every=100,
-                   max_steps=scale.pick(smoke=20000, full=40000, paper=40000))
-    return result.load_into(trained_model(record, config)), result
+    return polished(trained_model(record, config), x, y, LR, POLISH_GOAL,
+                    max_steps=scale.pick(smoke=20000, full=40000, paper=40000))
 
 
 def _probe_rows(record, config, data_name, batches, steps, budget, slack, with_reshuffling, scale):

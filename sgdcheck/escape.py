@@ -89,6 +89,16 @@ def escape_probe(model: torch.nn.Module, x, y, lr: float, batch_size: int, steps
                   return_step=return_step, steps=history[-1][0], sharpness_after=after, history=history, final=final)
 
 
+def polished(model: torch.nn.Module, x, y, lr: float, loss_goal: float, max_steps: int,
+             eval_every: int = 100) -> tuple[torch.nn.Module, TrainResult]:
+    """The minimum a GD run reached, trained on by the same GD (step lr) to a lower loss: a start closer to a
+    fixed point of GD and SGD (Wu, Ma & E 2018 start their escapes at minima of loss below 1e-4, Fig. 8). Returns
+    a new model at the polished weights and the run that polished it (its `converged` says whether it got
+    there within max_steps); the model is not modified."""
+    result = train(model, x, y, mse_loss, GD(lr), loss_goal=loss_goal, eval_every=eval_every, max_steps=max_steps)
+    return result.load_into(copy.deepcopy(model)), result
+
+
 def _converge(model, window: TrainResult, x, y, lr, batch_size, budget, loss_goal, seed, sampling, history,
               check_every: int) -> TrainResult:
     """Go on from the window's end in parts of `check_every` steps (the full-batch loss looked at once a part,
