@@ -3,8 +3,10 @@
 For measurements that take minutes and that several tests of a claim, or later sessions, read again (the
 branch-and-interpolate experiment of poggio.basins, for one). The key holds the call's arguments and a
 fingerprint of the code that computes it: the source file of the measuring function (the claim module) and
-`sgdcheck.fingerprint.source_fingerprint` of every engine module that file uses. Editing either computes the
-measurement again; an entry that cannot be read is computed again by joblib (with a warning).
+`sgdcheck.fingerprint.source_fingerprint` of every engine module that file uses, less the modules that shape
+verdicts only (`VERDICT_ONLY`: a claim's rules come from `sgdcheck.stats` and cannot change what it measured).
+Editing either computes the measurement again; an entry that cannot be read is computed again by joblib (with a
+warning).
 """
 from __future__ import annotations
 
@@ -13,18 +15,19 @@ import inspect
 from pathlib import Path
 from typing import Callable
 
-from .fingerprint import PACKAGE, source_fingerprint
+from .fingerprint import PACKAGE, VERDICT_ONLY, source_fingerprint
 from .runs import memory
 
 
 def _engine_modules(namespace: dict) -> set[str]:
-    """The sgdcheck modules (files of the package) whose names, functions or classes a module's namespace holds."""
+    """The sgdcheck modules (files of the package) whose names, functions or classes a module's namespace holds,
+    less those that shape verdicts only."""
     found = set()
     for value in namespace.values():
         name = value.__name__ if inspect.ismodule(value) else getattr(value, "__module__", None)
         if isinstance(name, str) and name.startswith("sgdcheck."):
             found.add(name.split(".")[1])
-    return {name for name in found if (PACKAGE / f"{name}.py").exists()}
+    return {name for name in found if (PACKAGE / f"{name}.py").exists()} - VERDICT_ONLY
 
 
 def code_fingerprint(function: Callable) -> str:

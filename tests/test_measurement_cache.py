@@ -60,12 +60,21 @@ def test_editing_the_claim_file_computes_it_again(claim_module, tmp_path):
 
 def test_the_fingerprint_covers_the_engine_modules_the_file_uses(claim_module, monkeypatch):
     _, module = claim_module
-    assert measurement_cache._engine_modules(vars(module)) == {"stats", "losses"}
+    assert measurement_cache._engine_modules(vars(module)) == {"losses"}     # stats shapes verdicts only
     before = measurement_cache.code_fingerprint(module.measured)
     real = source_fingerprint
     monkeypatch.setattr(measurement_cache, "source_fingerprint",
-                        lambda name: "edited" if name == "losses" else real(name))
+                        lambda name: "edited" if name in ("losses", "stats") else real(name))
     assert measurement_cache.code_fingerprint(module.measured) != before
+
+
+def test_editing_the_verdict_rules_keeps_the_measurement(claim_module, monkeypatch):
+    _, module = claim_module
+    before = measurement_cache.code_fingerprint(module.measured)
+    real = source_fingerprint
+    monkeypatch.setattr(measurement_cache, "source_fingerprint",
+                        lambda name: "edited" if name == "stats" else real(name))
+    assert measurement_cache.code_fingerprint(module.measured) == before
 
 
 def test_a_function_without_a_code_keyword_is_refused(tmp_path):
