@@ -163,8 +163,9 @@ def _models(scale, device) -> list[dict]:
     """One row per trained model: data set, step, batch size (n for GD), seed, a and s (sgdcheck.minima, cached),
     the test accuracy on the 10,000 FashionMNIST test images, and the run's convergence."""
     rows = []
-    for name, job in _jobs(scale, device):
-        test_x, test_y = held_out(job.config)
+    jobs = _jobs(scale, device)
+    test_x, test_y = held_out(jobs[0][1].config)          # every cell shares the data set, device and dtype
+    for name, job in jobs:
         records = cached_ensemble(job.config, job.seeds, job.lrs)
         for point, record, member in zip(measured_minima(job), records, job.members()):
             test = accuracy(trained_model(record, member), test_x, test_y) if record.ok else float("nan")
