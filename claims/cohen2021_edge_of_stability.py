@@ -143,7 +143,7 @@ def test_edge_of_stability(scale, device, evidence):
     config = setup.config
     lr = scale.pick(smoke=0.5, full=0.5, paper=0.1)
     chunk = scale.pick(smoke=100, full=100, paper=500)
-    seeds = scale.seeds[:3]
+    seeds = scale.seed_range(3)
     evidence.device = device
     x, y = training_data(config)
     tracks = _track(config, seeds, lr, chunk, x, y)

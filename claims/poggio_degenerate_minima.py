@@ -153,7 +153,7 @@ def _stationary_point(seed, width, classes, x, y, goal):
 def test_degenerate_minima(scale, evidence):
     n, width, classes = scale.pick(smoke=(10, 16, 5), full=(20, 32, 10), paper=(40, 48, 10))
     x, y = _data(classes, n)
-    seeds = scale.seeds[:3]
+    seeds = scale.seed_range(3)
     ranks, initial_ranks, losses, spectra, gaps, params = [], [], [], [], [], None
     for seed in seeds:
         initial_ranks.append(numerical_rank(_spectrum(_net(seed, x.shape[1], width, classes), x, y))[0])

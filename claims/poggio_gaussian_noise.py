@@ -118,7 +118,7 @@ def test_gaussian_noise(scale, device, evidence):
     # the asymptotic regime: minima of wu2018.gd-sharpness (GD, eta = 0.5), shared through the run cache
     trained = {r.seed: r for r in compute(planned_runs(scale, device)[0])}
     shown = {}
-    for seed in scale.seeds[:3]:
+    for seed in scale.seed_range(3):
         model = trained_model(trained[seed], config)
         rng = np.random.default_rng(seed)
         dim = sum(p.numel() for p in model.parameters())
@@ -151,7 +151,7 @@ def test_gaussian_noise(scale, device, evidence):
               [series("line", *_histogram(v["sample"]), "minibatch gradients"),
                series("line", np.linspace(-4, 4, 81).tolist(), sps.norm.pdf(np.linspace(-4, 4, 81)).tolist(),
                       "N(0, 1)", linestyle="--", color="black")]) for b, v in shown.items()]))
-    evidence.conclude(CLAIM, verdict, seeds=list(scale.seeds[:3]),
+    evidence.conclude(CLAIM, verdict, seeds=list(scale.seed_range(3)),
                       negative_control=("heavy-tailed noise: at moderate B most gradient coordinates stay visibly "
                                         "non-Gaussian (KS > 0.1)", control))
 

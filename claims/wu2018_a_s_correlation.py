@@ -15,7 +15,7 @@ from sgdcheck import Claim, Deviation, Quote, Source, Threshold, combine, precon
 from sgdcheck.curvature import non_uniformity, sharpness
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.losses import mse_loss
-from sgdcheck.runs import Ensemble, cached_ensemble, trained_model, training_data
+from sgdcheck.runs import Ensemble, compute, trained_model, training_data
 from sgdcheck.sampling import THEORY_SAMPLING
 from sgdcheck.setups import fashion_fnn
 from sgdcheck.stability_diagram import diagram_figure, stability_diagram
@@ -59,7 +59,7 @@ def _minima(job):
     x, y = training_data(job.config)
     init = dict(job.config.model_options).get("init_scale", 1.0)
     points = []
-    for record, member in zip(cached_ensemble(job.config, job.seeds, job.lrs), job.members()):
+    for record, member in zip(compute(job), job.members()):
         a = s = float("nan")
         if record.ok:
             model = trained_model(record, member)

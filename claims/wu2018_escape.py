@@ -148,7 +148,7 @@ RESHUFFLED = 1              # the batch size also probed with random reshuffling
 
 
 def _seeds(scale):
-    return scale.seeds[:scale.pick(smoke=3, full=5)]
+    return scale.seed_range(scale.pick(smoke=3, full=5))
 
 
 def corrupted_minima(scale, device) -> Ensemble:

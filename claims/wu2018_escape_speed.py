@@ -187,7 +187,7 @@ def _network_escapes(scale, device, code: str) -> list[dict]:
 
 
 def _network_seeds(scale):
-    return scale.seeds[:scale.pick(smoke=3, full=5)]
+    return scale.seed_range(scale.pick(smoke=3, full=5))
 
 
 def _network(scale, device, evidence):

@@ -97,7 +97,7 @@ def planned_runs(scale, device):
 def test_gd_sharpness(scale, device, evidence):
     setup = fashion_fnn(scale, device)
     config = setup.config
-    lrs, seeds = gd_sharpness_lrs(scale), scale.seeds[:5]
+    lrs, seeds = gd_sharpness_lrs(scale), scale.seed_range(5)
     if scale.name == "paper":
         evidence.finding(NOT_AT_PAPER_SCALE)
     evidence.device = device

@@ -18,7 +18,7 @@ from sgdcheck import (Claim, Deviation, Quote, Source, Threshold, at_margin, com
                       correlation_interval, effect, known_inconclusive, precondition, shown)
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.minima import measured_minima
-from sgdcheck.runs import Ensemble, cached_ensemble, trained_model
+from sgdcheck.runs import Ensemble, compute, trained_model
 from sgdcheck.sampling import THEORY_SAMPLING
 from sgdcheck.setups import accuracy, fashion_fnn, held_out
 from sgdcheck.stats import compare
@@ -166,7 +166,7 @@ def _models(scale, device) -> list[dict]:
     jobs = _jobs(scale, device)
     test_x, test_y = held_out(jobs[0][1].config)          # every cell shares the data set, device and dtype
     for name, job in jobs:
-        records = cached_ensemble(job.config, job.seeds, job.lrs)
+        records = compute(job)
         for point, record, member in zip(measured_minima(job), records, job.members()):
             test = accuracy(trained_model(record, member), test_x, test_y) if record.ok else float("nan")
             rows.append({"data": name, "lr": point["lr"], "batch_size": point["batch_size"], "seed": point["seed"],

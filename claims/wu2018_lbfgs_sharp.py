@@ -109,14 +109,14 @@ def _base(scale, device):
 
 
 def planned_runs(scale, device):
-    return [replace(_base(scale, device), seed=seed) for seed in scale.seeds[:scale.pick(smoke=3, full=5)]]
+    return [replace(_base(scale, device), seed=seed) for seed in scale.seed_range(scale.pick(smoke=3, full=5))]
 
 
 @pytest.mark.gpu
 def test_lbfgs_sharp(scale, device, evidence):
     evidence.device = device
     base = _base(scale, device)
-    seeds = scale.seeds[:scale.pick(smoke=3, full=5)]
+    seeds = scale.seed_range(scale.pick(smoke=3, full=5))
     steps = scale.pick(smoke=1500, full=1500, paper=6000)
     rows, records, curves = [], [], {}
     test_x, test_y = held_out(base)

@@ -41,6 +41,7 @@ class Row:
     upper: float              # exact 95% upper bound of that rate
     trials: int
     is_error: bool            # a false refutation or false replication (else a power)
+    mean_seeds: float | None = None     # sequential designs: the seeds used on average
 
     @property
     def within_goal(self) -> bool:
@@ -49,7 +50,7 @@ class Row:
     @property
     def used(self) -> bool:
         """Whether the verdict rules work this way (BCa and the uncorrected combination are references)."""
-        return self.interval not in NOT_USED
+        return self.interval not in NOT_USED and not self.interval.startswith("naive")
 
 
 def _normal(rng, mu, n):
@@ -208,6 +209,60 @@ def case_rules(cases=(2, 3, 4), n: int = 5, trials: int = 2000, seed: int = 0) -
     return rows
 
 
+def sequential_rules(firsts=(3, 5, 10), looks: int = 3, min_margin: float = 1.0, trials: int = 2000,
+                     seed: int = 0) -> list[Row]:
+    """at_most 0 on the mean (Student t) under the sequential design of sgdcheck.looks: k, 2k, 4k seeds, stopping
+    at the first look decided by at least `min_margin` half-widths (at the last look the verdict stands as it
+    is). Each truth is run, on the same draws, with every look at 95% and stopping at the first decision (the
+    naive rule: looking again until something is decided), the same with the minimum margin, and with every look
+    at 1 - 0.05/K and the minimum margin (Bonferroni over the K looks: what the claims use): the rates of the
+    final verdicts and the seeds used on average. The naive rows are references, not what the rules use."""
+    rows = []
+    truths = (("at the bound", 0.0, REFUTED, True), ("at the bound", 0.0, REPLICATED, True),
+              ("true by 1 sd", -1.0, REPLICATED, False), ("false by 1 sd", 1.0, REFUTED, False),
+              ("true by 3 sd", -3.0, REPLICATED, False))
+    designs = (("naive: 95% at every look, stop at the first decision", 1.0, 0.0),
+               (f"naive: 95% at every look, minimum margin {min_margin:g} hw", 1.0, min_margin),
+               (f"Bonferroni over {looks} looks, minimum margin {min_margin:g} hw", 1.0 / looks, min_margin))
+    for k in firsts:
+        sizes = [k * 2 ** j for j in range(looks)]
+        schedule = "/".join(map(str, sizes))
+        for label, share, margin in designs:
+            outcomes = {}
+            for truth, mu, _, _ in truths:
+                if mu in outcomes:
+                    continue
+                rng = np.random.default_rng(seed)
+                finals, used = [], []
+                for _ in range(trials):
+                    x = _normal(rng, mu, sizes[-1])
+                    with stats.alpha_share(share):
+                        for n in sizes:
+                            verdict = stats.at_most(x[:n], 0.0)
+                            m = verdict.margin_halfwidths
+                            if verdict.verdict != INCONCLUSIVE and (m is None or m >= margin):
+                                break
+                    finals.append(verdict.verdict)
+                    used.append(n)
+                outcomes[mu] = (finals, float(np.mean(used)))
+            for truth, mu, what, is_error in truths:
+                finals, mean_seeds = outcomes[mu]
+                rows.append(Row(f"at_most 0, looks of {schedule} seeds", label, k, truth, what,
+                                finals.count(what) / trials, _upper(finals.count(what), trials), trials, is_error,
+                                mean_seeds))
+    return rows
+
+
+def sequential_table(rows: list[Row]) -> str:
+    lines = ["| rule | looks | truth | rate of | measured | 95% upper bound | kind | seeds used (mean) | trials |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        kind = ("error, " + ("within 5%" if r.upper <= GOAL else "**above 5%**")) if r.is_error else "power"
+        lines.append(f"| {r.rule} | {r.interval} | {r.truth} | {r.what} | {r.rate:.1%} | {r.upper:.1%} | {kind} | "
+                     f"{r.mean_seeds:.1f} | {r.trials} |")
+    return "\n".join(lines)
+
+
 def table(rows: list[Row]) -> str:
     lines = ["| rule | interval | n | truth | rate of | measured | 95% upper bound | kind | trials |",
              "|---|---|---|---|---|---|---|---|---|"]
@@ -233,7 +288,9 @@ def main(argv=None) -> int:
     parser.add_argument("--out", help="write the Markdown table here (default: print it)")
     args = parser.parse_args(argv)
     rows = all_rows(args.trials, args.seed)
-    text = table(rows)
+    sequential = sequential_rules(trials=args.trials, seed=args.seed)
+    text = table(rows) + "\n\n" + sequential_table(sequential)
+    rows += sequential
     used = [r for r in rows if r.is_error and r.used]
     failing = [r for r in used if not r.within_goal]
     summary = (f"{len(used)} error rates of the rules as the claims use them; {len(failing)} with a 95% upper bound "

@@ -31,6 +31,7 @@ class Evidence:
         self.known_refutation = reason if expected is ClaimRefuted else None
         self.known_inconclusive = reason if expected is ClaimInconclusive else None
         self.concluded = False
+        self.verdict = self.control = self.seeds = None
 
     def record(self, **measured) -> None:
         """Headline measurements, shown next to the paper's values: numbers, lists or mappings of numbers,
@@ -88,6 +89,7 @@ class Evidence:
         if self._node is not None:
             self._node.user_properties.append((PROPERTY_KEY, json.dumps(payload)))
         self.concluded = True
+        self.verdict, self.control, self.seeds = verdict, control, list(seeds)
         if control.verdict != REFUTED:
             raise NegativeControlFailed(claim.id, control.verdict,
                                         f"negative control '{control_statement}' was not refuted: {control.reason}")
@@ -122,8 +124,15 @@ def known_inconclusive(reason: str):
 
 
 def read_payload(user_properties) -> dict | None:
-    """The evidence a claim test attached to its report, if any."""
+    """The evidence a claim test attached to its report, if any (the last look's, under a sequential design)."""
+    found = None
     for key, value in user_properties or ():
         if key == PROPERTY_KEY:
-            return json.loads(value)
-    return None
+            found = json.loads(value)
+    return found
+
+
+def replace_payload(user_properties: list, payload: dict) -> None:
+    """Keep one evidence payload on a test report: `payload` (the final look's, with the looks before it)."""
+    user_properties[:] = [(k, v) for k, v in user_properties if k != PROPERTY_KEY]
+    user_properties.append((PROPERTY_KEY, json.dumps(payload)))

@@ -17,9 +17,11 @@ SHARPNESS_TOL, NON_UNIFORMITY_TOL = 1e-3, 1e-2        # the stability diagram's 
 
 def measured_minima(job: Ensemble, location=None) -> list[dict]:
     """One point per (seed, lr) of the ensemble: batch size, lr, seed, a, s (NaN unless the run reached its goal
-    without diverging), and the run's convergence flags."""
-    return memory(location).cache(_measure, ignore=["location"])(job.config, job.seeds, job.lrs, location,
-                                                                 code=source_fingerprint("minima"))
+    without diverging), and the run's convergence flags. Measured and cached per block of seeds of a sequential
+    design's looks (sgdcheck.runs.Ensemble.parts), like the runs."""
+    measure = memory(location).cache(_measure, ignore=["location"])
+    return [point for part in job.parts()
+            for point in measure(part.config, part.seeds, part.lrs, location, code=source_fingerprint("minima"))]
 
 
 def _measure(config: RunConfig, seeds: tuple, lrs: tuple, location, code: str) -> list[dict]:

@@ -12,6 +12,7 @@ at the end).
 """
 from __future__ import annotations
 
+import math
 import os
 import sys
 from pathlib import Path
@@ -19,8 +20,11 @@ from pathlib import Path
 import pytest
 
 from .report import results
-from .errors import EvidenceNotConcluded, ReportError, SgdcheckError
-from .evidence import Evidence, read_payload
+from .errors import (ClaimInconclusive, ClaimRefuted, EvidenceNotConcluded, NegativeControlFailed, ReportError,
+                     SgdcheckError)
+from .evidence import Evidence, read_payload, replace_payload
+from .looks import DEFAULT_DESIGN, DESIGNS, MAX_SEEDS, MIN_MARGIN, Look, decided_with_margin, design_for, seeds_needed, stop_reason
+from .stats import alpha_share
 from . import progress
 from .runs_plan import EXECUTORS, executor_parameters, planned_jobs, train_planned
 from .scale import MAX_SEED_OFFSET, SCALE_NAMES, get_scale
@@ -34,7 +38,7 @@ STASH = pytest.StashKey[dict]()
 OPTIONS = {  # the defaults of the options; a session that changes one runs claims
     "scale": "smoke", "seed_offset": 0, "device": "auto", "report_dir": None, "no_report": False,
     "executor": "serial", "slurm_partition": None, "slurm_time": None, "slurm_gpus_per_task": None,
-    "slurm_config": None}
+    "slurm_config": None, "seed_design": DEFAULT_DESIGN, "max_seeds": None, "min_margin": None}
 PROGRESS_DIR = "SGDCHECK_PROGRESS_DIR"
 
 
@@ -45,6 +49,17 @@ def pytest_addoption(parser):
     group.addoption("--seed-offset", type=int, default=OPTIONS["seed_offset"], metavar="K",
                     help="run every claim on seeds K, K+1, ... instead of 0, 1, ... (a disjoint set for K large "
                          "enough); the verdicts are recorded as a check of the report's entries")
+    group.addoption("--seed-design", choices=DESIGNS, default=OPTIONS["seed_design"],
+                    help="sequential: each claim looks at k seeds, then 2k, 4k, ... where its verdict is undecided or "
+                         "decided by less than --min-margin half-widths, up to --max-seeds, every look at 1/K of the "
+                         "error rate (K planned looks, sgdcheck.looks); fixed: the claims' seeds, one look at the "
+                         f"full error rate (default: {DEFAULT_DESIGN})")
+    group.addoption("--max-seeds", type=int, default=OPTIONS["max_seeds"], metavar="N",
+                    help="the cap on a claim's seeds under the sequential design (default: the claim's, else "
+                         f"{', '.join(f'{k} {v}' for k, v in MAX_SEEDS.items())})")
+    group.addoption("--min-margin", type=float, default=OPTIONS["min_margin"], metavar="M",
+                    help=f"the margin, in half-widths, that counts as decided under the sequential design (default "
+                         f"{MIN_MARGIN:g})")
     group.addoption("--device", choices=("auto", "cpu", "cuda"), default=OPTIONS["device"],
                     help="where networks train: auto picks cuda when available")
     group.addoption("--report-dir", default=OPTIONS["report_dir"],
@@ -80,6 +95,16 @@ def _check_options(config):
     offset = config.getoption("seed_offset")
     if not 0 <= offset <= MAX_SEED_OFFSET:
         raise pytest.UsageError(f"--seed-offset must be in 0..{MAX_SEED_OFFSET:,}, got {offset}")
+    design_options = [f"--{name.replace('_', '-')}" for name in ("max_seeds", "min_margin")
+                      if config.getoption(name) is not None]
+    if design_options and config.getoption("seed_design") != "sequential":
+        raise pytest.UsageError(f"{', '.join(design_options)} only apply with --seed-design sequential; this session "
+                                f"has --seed-design fixed")
+    max_seeds, min_margin = config.getoption("max_seeds"), config.getoption("min_margin")
+    if max_seeds is not None and max_seeds < 1:
+        raise pytest.UsageError(f"--max-seeds must be at least 1, got {max_seeds}")
+    if min_margin is not None and not (math.isfinite(min_margin) and min_margin >= 0):
+        raise pytest.UsageError(f"--min-margin must be a finite number >= 0 (half-widths), got {min_margin}")
     if config.getoption("report_dir") is not None and not config.getoption("report_dir").strip():
         raise pytest.UsageError("--report-dir is empty: give a folder, or pass --no-report")
     if config.getoption("device") == "cuda":
@@ -333,16 +358,78 @@ def evidence(request, scale):
     return Evidence(request.node, scale, device="cpu")
 
 
+OUTCOMES = (ClaimRefuted, ClaimInconclusive, NegativeControlFailed)
+
+
+def claim_design(config, module, scale_name: str):
+    """The seed design of one claim: the command line's, else the claim module's (LOOKS, MAX_SEEDS, each a
+    number or a mapping of scale name to number), else the scale's (sgdcheck.looks)."""
+    def declared(name):
+        value = getattr(module, name, None)
+        return value.get(scale_name) if isinstance(value, dict) else value
+
+    return design_for(scale_name, sequential=config.getoption("seed_design") == "sequential",
+                      looks=declared("LOOKS"), min_margin=config.getoption("min_margin"),
+                      max_seeds=config.getoption("max_seeds") or declared("MAX_SEEDS"))
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item):
-    """A claim test that passes without concluding has decided nothing and reported nothing: it fails."""
-    result = yield
-    evidence = getattr(item, "funcargs", {}).get("evidence")
-    if isinstance(evidence, Evidence) and not evidence.concluded:
-        raise EvidenceNotConcluded(f"{item.nodeid} took the evidence fixture but returned without calling "
-                                   f"evidence.conclude(claim, verdict, negative_control=..., seeds=...): its verdict "
-                                   f"was never judged and nothing was reported")
+    """Run a claim test under its seed design: one look, or looks with twice the seeds until one decides with
+    the minimum margin (sgdcheck.looks); the report keeps the last look's evidence with every look's verdict.
+    A claim test that passes without concluding has decided nothing and reported nothing: it fails."""
+    funcargs = getattr(item, "funcargs", {})
+    evidence = funcargs.get("evidence")
+    if not isinstance(evidence, Evidence):
+        return (yield)
+    scale = evidence.scale
+    design = claim_design(item.config, getattr(item, "module", None), scale.name)
+    history, outcome, result, previous = [], None, None, None
+    with alpha_share(design.share):
+        try:
+            result = yield
+        except OUTCOMES as error:
+            outcome = error
+        while True:
+            evidence = item.funcargs["evidence"]
+            if not evidence.concluded:
+                raise EvidenceNotConcluded(
+                    f"{item.nodeid} took the evidence fixture but returned without calling evidence.conclude(claim, "
+                    f"verdict, negative_control=..., seeds=...): its verdict was never judged and nothing was "
+                    f"reported")
+            look = evidence.scale.look
+            history.append(Look(look, len(evidence.seeds), evidence.verdict.verdict,
+                                evidence.verdict.margin_halfwidths, evidence.control.verdict,
+                                evidence.control.margin_halfwidths, design.level()))
+            stop = stop_reason(design, look, evidence.verdict, evidence.control, len(evidence.seeds), previous)
+            if stop is not None:
+                break
+            previous = len(evidence.seeds)
+            item.funcargs["scale"] = scale.at_look(look + 1)
+            item.funcargs["evidence"] = Evidence(item, item.funcargs["scale"], device="cpu")
+            result, outcome = None, None
+            try:
+                item.runtest()
+            except OUTCOMES as error:
+                outcome = error
+    _attach_looks(item, design, history, stop)
+    if outcome is not None:
+        raise outcome
     return result
+
+
+def _attach_looks(item, design, history: list, stop: str) -> None:
+    """The final look's evidence, with the design, every look and why it stopped, as the test's only payload."""
+    payload = read_payload(item.user_properties)
+    if payload is None:
+        return
+    last, evidence = history[-1], item.funcargs["evidence"]
+    needed = None
+    if stop in ("cap", "last look") and not decided_with_margin(evidence.verdict, design.min_margin):
+        needed = seeds_needed(last.margin_halfwidths, last.seeds, design.min_margin)
+    payload["design"] = {**design.describe(), "stop": stop, "seeds_needed": needed}
+    payload["looks"] = [look.as_dict() for look in history]
+    replace_payload(item.user_properties, payload)
 
 
 def _report_dir(config) -> Path | None:

@@ -38,7 +38,7 @@ def gd_minima(scale: Scale, device: str = "cpu", lrs=None) -> list[Ensemble]:
     (each with its step budget, gd_step_budget): the minima of wu2018.gd-sharpness, from which wu2018.escape
     starts SGD and poggio.gaussian-noise samples minibatch gradients (both at eta = 0.5)."""
     config = fashion_fnn(scale, device).config
-    return [Ensemble(replace(config, max_steps=gd_step_budget(scale, lr)), scale.seeds[:MINIMA_SEEDS], (lr,))
+    return [Ensemble(replace(config, max_steps=gd_step_budget(scale, lr)), scale.seed_range(MINIMA_SEEDS), (lr,))
             for lr in (lrs or gd_sharpness_lrs(scale))]
 
 

@@ -238,9 +238,10 @@ def _ensemble_at(keys: tuple, job: "Ensemble", code: str) -> list[RunRecord]:
 
 
 def cached_ensemble(config: RunConfig, seeds, lrs, location=None) -> list[RunRecord]:
-    """run_ensemble, computed once per (members, engine code) and then read from the cache."""
-    job = Ensemble(config, seeds, lrs)
-    return _served(_through_cache(memory(location), _ensemble_at, job.keys(), job))
+    """run_ensemble, computed once per (members, engine code) and then read from the cache; seeds in the blocks
+    of a sequential design's looks (sgdcheck.scale.Seeds) are computed and cached block by block."""
+    return [record for part in Ensemble(config, seeds, lrs).parts()
+            for record in _served(_through_cache(memory(location), _ensemble_at, part.keys(), part))]
 
 
 def trained_model(record: RunRecord, config: RunConfig) -> torch.nn.Module:
@@ -386,10 +387,23 @@ class Ensemble:
     config: RunConfig
     seeds: tuple
     lrs: tuple
+    blocks: tuple = field(default=(), compare=False)
 
     def __post_init__(self):
+        blocks = tuple(tuple(int(s) for s in block) for block in getattr(self.seeds, "blocks", ()))
         object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
         object.__setattr__(self, "lrs", tuple(float(lr) for lr in self.lrs))
+        if len(blocks) > 1 and sum(blocks, ()) == self.seeds:
+            object.__setattr__(self, "blocks", blocks)
+        else:
+            object.__setattr__(self, "blocks", ())
+
+    def parts(self) -> list["Ensemble"]:
+        """The ensembles it is trained and cached as: one per block of seeds a sequential design's looks added
+        (sgdcheck.scale.Seeds), so a later look reuses the earlier looks' runs; itself when it has no blocks."""
+        if not self.blocks:
+            return [self]
+        return [Ensemble(self.config, block, self.lrs) for block in self.blocks]
 
     def __len__(self) -> int:
         return len(self.seeds) * len(self.lrs)
@@ -416,15 +430,17 @@ def describe(config: RunConfig, with_run: bool = True) -> str:
 def compute(job, location=None):
     """A job (a RunConfig or an Ensemble) through the cache: its record(s)."""
     if isinstance(job, Ensemble):
-        return cached_ensemble(job.config, job.seeds, job.lrs, location)
+        return [record for part in job.parts() for record in cached_ensemble(part.config, part.seeds, part.lrs,
+                                                                              location)]
     return cached_run(job, location)
 
 
 def is_done(job, location=None) -> bool:
     """Whether a job's result is in the cache already."""
     if isinstance(job, Ensemble):
-        return _cached(memory(location), _ensemble_at).check_call_in_cache(job.keys(), job,
-                                                                           code=source_fingerprint("runs"))
+        return all(_cached(memory(location), _ensemble_at).check_call_in_cache(part.keys(), part,
+                                                                               code=source_fingerprint("runs"))
+                   for part in job.parts())
     return is_cached(job, location)
 
 

@@ -73,7 +73,7 @@ def label_runs(scale: Scale, device: str = "cpu", random_labels: float = 0.0) ->
                      optimizer="sgd", lr=0.5, batch_size=20, loss_goal=1e-3, zero_error=True,
                      max_steps=scale.pick(smoke=20000, full=40000, paper=200000), eval_every=200,
                      random_labels=random_labels, label_seed=0, device=device)
-    return [replace(base, seed=seed) for seed in scale.seeds[:scale.pick(smoke=3, full=5)]]
+    return [replace(base, seed=seed) for seed in scale.seed_range(scale.pick(smoke=3, full=5))]
 
 
 def accuracy(model: torch.nn.Module, x: torch.Tensor, labels: torch.Tensor, chunk: int = 4096) -> float:

@@ -9,6 +9,8 @@ sgdcheck.error_rates.
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable, Sequence
 
@@ -20,6 +22,28 @@ from .errors import InvalidArgumentError
 REPLICATED, REFUTED, INCONCLUSIVE = "replicated", "refuted", "inconclusive"
 VERDICTS = (REPLICATED, REFUTED, INCONCLUSIVE)
 CLAIMED_EFFECTS = ("greater", "less", "none")
+_ALPHA_SHARE = contextvars.ContextVar("sgdcheck_alpha_share", default=1.0)
+
+
+@contextlib.contextmanager
+def alpha_share(share: float):
+    """Every interval built inside is built at 1 - (1 - c) * share for the confidence c it is asked for: the
+    share of the error rate one look of a sequential design may spend (sgdcheck.looks: Bonferroni over the
+    looks, share = 1/K for K planned looks). A rule asked for 95% at share 1/3 decides on a 98.33% interval;
+    its verdict keeps the level it was asked for, so a family-wise correction (:func:`combine`) divides what
+    is left again, once."""
+    if not (np.isfinite(share) and 0 < share <= 1):
+        raise InvalidArgumentError(f"the share of the error rate must be in (0, 1], got {share!r}")
+    token = _ALPHA_SHARE.set(float(share))
+    try:
+        yield share
+    finally:
+        _ALPHA_SHARE.reset(token)
+
+
+def spent(confidence: float) -> float:
+    """The confidence an interval asked for at `confidence` is built at under the current :func:`alpha_share`."""
+    return 1 - (1 - confidence) * _ALPHA_SHARE.get()
 
 
 @dataclass(frozen=True)
@@ -37,6 +61,12 @@ class Interval:
     confidence: float
     method: str
     at_level: Callable[[float], "Interval"] | None = field(default=None, compare=False, repr=False)
+    nominal: float | None = field(default=None, compare=False)
+
+    @property
+    def asked(self) -> float:
+        """The confidence the interval was asked for (before a sequential design's share; see alpha_share)."""
+        return self.confidence if self.nominal is None else self.nominal
 
     @property
     def half_width(self) -> float:
@@ -51,7 +81,7 @@ class Interval:
         return all(np.isfinite(v) for v in (self.estimate, self.low, self.high))
 
     def at(self, confidence: float) -> "Interval":
-        """The same interval at another confidence."""
+        """The same interval asked for at another confidence (built at its share under alpha_share)."""
         if self.exact:
             return self
         if self.at_level is None:
@@ -66,12 +96,16 @@ class Interval:
                 f"({self.confidence:.0%} {self.method})")
 
     def as_dict(self) -> dict:
-        return {"estimate": self.estimate, "low": self.low, "high": self.high,
+        data = {"estimate": self.estimate, "low": self.low, "high": self.high,
                 "confidence": self.confidence, "method": self.method}
+        if self.nominal is not None and self.nominal != self.confidence:
+            data["asked"] = self.nominal
+        return data
 
     @classmethod
     def from_dict(cls, data: dict) -> "Interval":
-        return cls(*(number(data[k]) for k in ("estimate", "low", "high", "confidence")), data.get("method", ""))
+        return cls(*(number(data[k]) for k in ("estimate", "low", "high", "confidence")), data.get("method", ""),
+                   nominal=number(data.get("asked")))
 
 
 @dataclass(frozen=True)
@@ -193,14 +227,15 @@ def mean_interval(values, confidence: float = 0.95, seed: int = 0, method: str =
     if method not in INTERVAL_METHODS:
         raise InvalidArgumentError(f"method must be one of {INTERVAL_METHODS}, got {method!r}")
     _check_confidence(confidence)
+    asked, confidence = confidence, spent(confidence)
     x = _samples(values)
     mean = float(x.mean())
     again = lambda level: mean_interval(x, level, seed, method)
     if np.ptp(x) == 0:
-        return Interval(mean, mean, mean, confidence, "all samples equal", again)
+        return Interval(mean, mean, mean, confidence, "all samples equal", again, asked)
     if method == "t":
         half = sps.t.ppf(0.5 + confidence / 2, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size)
-        return Interval(mean, mean - half, mean + half, confidence, f"Student t, n={x.size}", again)
+        return Interval(mean, mean - half, mean + half, confidence, f"Student t, n={x.size}", again, asked)
     result = sps.bootstrap((x,), np.mean, confidence_level=confidence, method="BCa",
                            n_resamples=4999, rng=np.random.default_rng(seed))
     low, high = result.confidence_interval
@@ -208,7 +243,7 @@ def mean_interval(values, confidence: float = 0.95, seed: int = 0, method: str =
     if not (np.isfinite(low) and np.isfinite(high)):
         low, high = np.quantile(result.bootstrap_distribution, [(1 - confidence) / 2, (1 + confidence) / 2])
         name = f"percentile bootstrap, n={x.size}"
-    return Interval(mean, float(low), float(high), confidence, name, again)
+    return Interval(mean, float(low), float(high), confidence, name, again, asked)
 
 
 def binomial_interval(successes: int, trials: int, confidence: float = 0.95) -> Interval:
@@ -216,10 +251,12 @@ def binomial_interval(successes: int, trials: int, confidence: float = 0.95) -> 
     if not _finite(successes, trials) or trials < 1 or not 0 <= successes <= trials or int(successes) != successes:
         raise InvalidArgumentError(f"need 0 <= successes <= trials and trials >= 1, got {successes}/{trials}")
     _check_confidence(confidence)
+    asked, confidence = confidence, spent(confidence)
     successes, trials = int(successes), int(trials)
     ci = sps.binomtest(successes, trials).proportion_ci(confidence, method="exact")
     return Interval(successes / trials, float(ci.low), float(ci.high), confidence,
-                    f"exact binomial, {successes}/{trials}", lambda level: binomial_interval(successes, trials, level))
+                    f"exact binomial, {successes}/{trials}", lambda level: binomial_interval(successes, trials, level),
+                    asked)
 
 
 def slope_interval(x, y, confidence: float = 0.95, loglog: bool = False) -> Interval:
@@ -237,10 +274,11 @@ def slope_interval(x, y, confidence: float = 0.95, loglog: bool = False) -> Inte
     if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
         raise InvalidArgumentError("x or y contain NaN or infinity; gate them with a precondition")
     fit = sps.linregress(x, y)
+    asked, confidence = confidence, spent(confidence)
     half = sps.t.ppf(0.5 + confidence / 2, x.size - 2) * fit.stderr
     return Interval(float(fit.slope), float(fit.slope - half), float(fit.slope + half), confidence,
                     f"least squares{' (log-log)' if loglog else ''}, Student t with {x.size - 2} df",
-                    lambda level: slope_interval(x, y, level))
+                    lambda level: slope_interval(x, y, level), asked)
 
 
 def correlation_interval(x, y, confidence: float = 0.95) -> Interval:
@@ -253,10 +291,11 @@ def correlation_interval(x, y, confidence: float = 0.95) -> Interval:
     if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
         raise InvalidArgumentError("x or y contain NaN or infinity; gate them with a precondition")
     r = float(np.corrcoef(x, y)[0, 1])
+    asked, confidence = confidence, spent(confidence)
     half = sps.norm.ppf(0.5 + confidence / 2) / np.sqrt(x.size - 3)
     z = np.arctanh(np.clip(r, -0.999999, 0.999999))
     return Interval(r, float(np.tanh(z - half)), float(np.tanh(z + half)), confidence, f"Fisher z, n={x.size}",
-                    lambda level: correlation_interval(x, y, level))
+                    lambda level: correlation_interval(x, y, level), asked)
 
 
 def correlation_difference_interval(x1, y1, x2, y2, confidence: float = 0.95) -> Interval:
@@ -270,9 +309,9 @@ def correlation_difference_interval(x1, y1, x2, y2, confidence: float = 0.95) ->
     d = r1 - r2
     low = d - np.sqrt((r1 - l1) ** 2 + (u2 - r2) ** 2)
     high = d + np.sqrt((u1 - r1) ** 2 + (r2 - l2) ** 2)
-    return Interval(float(d), float(low), float(high), confidence,
+    return Interval(float(d), float(low), float(high), first.confidence,
                     f"Zou's interval from two Fisher-z intervals, n={np.size(x1)} and {np.size(x2)}",
-                    lambda level: correlation_difference_interval(x1, y1, x2, y2, level))
+                    lambda level: correlation_difference_interval(x1, y1, x2, y2, level), confidence)
 
 
 def within_group_correlation(x, y, groups, confidence: float = 0.95) -> Interval:
@@ -298,11 +337,12 @@ def within_group_correlation(x, y, groups, confidence: float = 0.95) -> Interval
     if not (np.any(dx) and np.any(dy)):
         raise InvalidArgumentError("x or y does not vary within any group: no within-group correlation")
     r = float(np.sum(dx * dy) / np.sqrt(np.sum(dx**2) * np.sum(dy**2)))
+    asked, confidence = confidence, spent(confidence)
     half = sps.norm.ppf(0.5 + confidence / 2) / np.sqrt(x.size - labels.size - 2)
     z = np.arctanh(np.clip(r, -0.999999, 0.999999))
     return Interval(r, float(np.tanh(z - half)), float(np.tanh(z + half)), confidence,
                     f"Fisher z, n={x.size} in {labels.size} groups",
-                    lambda level: within_group_correlation(x, y, groups, level))
+                    lambda level: within_group_correlation(x, y, groups, level), asked)
 
 
 def _in_halfwidths(margin: float, interval: Interval) -> float:
@@ -332,7 +372,7 @@ def compare(interval: Interval, low: float | None = None, high: float | None = N
     """
     if low is None and high is None:
         raise InvalidArgumentError("compare needs a low or a high bound")
-    level = None if interval.exact else interval.confidence
+    level = None if interval.exact else interval.asked
     if (low is not None and (np.isnan(low) or low == np.inf)) or (high is not None and (np.isnan(high) or high == -np.inf)):
         return _undecided(f"{what}: the predicted bound is not a number ([{_fmt(low)}, {_fmt(high)}])", rule, what,
                           level)
@@ -573,7 +613,7 @@ def combine(verdicts: Sequence[Verdict | None], preconditions: Sequence[Verdict 
 def _corrected(part: Verdict, k: int) -> Verdict:
     """A refuted part retested at the family-wise level 1 - (1 - c)/k, from its own data; it remembers the
     uncorrected part, so that a combination nested in another is corrected once, for the whole family."""
-    level = part.level if part.level is not None else part.interval.confidence
+    level = part.level if part.level is not None else part.interval.asked
     return replace(part.retest(1 - (1 - level) / k), level=level, retest=part.retest, uncorrected=part)
 
 

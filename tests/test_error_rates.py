@@ -32,3 +32,14 @@ def test_the_cases_of_one_claim_are_not_corrected_and_the_table_says_how_much_th
     refuted = next(r for r in rows if r.what == "refuted")
     assert 0.05 < refuted.rate < 0.11            # three cases at 2.5% each: about 7.3%, above one test's level
     assert next(r for r in rows if r.what == "replicated").upper <= GOAL
+
+
+def test_the_sequential_design_keeps_its_level_where_looking_naively_does_not():
+    from sgdcheck.error_rates import sequential_rules, sequential_table
+
+    rows = [r for r in sequential_rules(firsts=(5,), trials=800, seed=6) if r.truth == "at the bound"]
+    spent = [r for r in rows if r.interval.startswith("Bonferroni")]
+    naive = [r for r in rows if "first decision" in r.interval]
+    assert spent and all(r.upper <= GOAL for r in spent), sequential_table(rows)
+    assert all(r.rate > 0.04 for r in naive), sequential_table(rows)     # 2.5% per look, inflated over three
+    assert all(r.mean_seeds <= 20 for r in rows)

@@ -266,3 +266,62 @@ def test_an_interrupted_session_keeps_the_evidence_of_its_finished_claims(pytest
     assert not (pytester.path / "out" / "latest.json").exists()
     side, = (pytester.path / "out").glob("evidence-*.json")
     assert "demo2020.good" in json.loads(side.read_text())["claims"]
+
+
+SEQUENTIAL_CLAIM = '''
+from sgdcheck import Claim, Quote, Source
+from sgdcheck.stats import holds, proportion
+
+CLAIM = Claim(id="demo2020.thin", source=Source("Demo 2020", "Eq. 1"), quote=Quote("it holds", "Eq. 1"), statement="thin")
+{declared}
+
+def test_claim(scale, evidence):
+    n = len(scale.seeds)                  # 6 successes in 10 trials per seed: decided only with many seeds
+    evidence.record(seeds=n, blocks=len(scale.seeds.blocks))
+    evidence.conclude(CLAIM, proportion(6 * n, 10 * n, low=0.5), seeds=scale.seeds,
+                      negative_control=("never", holds(False, "control")))
+'''
+
+
+def _looks(pytester, *options, declared=""):
+    pytester.makepyfile(test_thin=SEQUENTIAL_CLAIM.format(declared=declared))
+    result = pytester.runpytest_subprocess("--report-dir", "out", *options)
+    entry = json.loads((pytester.path / "out" / "latest.json").read_text())["claims"]["demo2020.thin"]
+    case, = entry["cases"]
+    return result, {**entry, "looks": case["looks"], "design": case["design"]}
+
+
+SEQUENTIAL = ("--seed-design", "sequential")
+
+
+def test_sequential_design_looks_again_with_twice_the_seeds(pytester):
+    result, entry = _looks(pytester, *SEQUENTIAL)
+    result.assert_outcomes(passed=1)
+    assert [look["seeds"] for look in entry["looks"]] == [5, 10, 20]
+    assert entry["measured"] == {"seeds": 20, "blocks": 3} and sorted(entry["seeds"]) == list(range(20))
+    design = entry["design"]
+    assert design["stop"] == "last look" and design["looks"] == 3
+    assert design["level"] == pytest.approx(1 - 0.05 / 3)
+    assert entry["decision"]["interval"]["confidence"] == pytest.approx(1 - 0.05 / 3)
+    assert design["seeds_needed"] > 20                  # replicated by less than one half-width at the cap
+    assert "look 3 of 3, 20 seeds" in (pytester.path / "out" / "latest.md").read_text()
+
+
+def test_fixed_design_and_caps(pytester):
+    result, entry = _looks(pytester)                   # fixed seeds: the default
+    result.assert_outcomes(failed=1)                   # 30/50 at 95% is undecided: ClaimInconclusive
+    assert [look["seeds"] for look in entry["looks"]] == [5] and entry["design"]["stop"] == "fixed design"
+    assert entry["decision"]["interval"]["confidence"] == 0.95
+    result, entry = _looks(pytester, *SEQUENTIAL, "--max-seeds", "10")
+    assert [look["seeds"] for look in entry["looks"]] == [5, 10] and entry["design"]["stop"] == "cap"
+    result, entry = _looks(pytester, *SEQUENTIAL, declared="LOOKS = {'smoke': 2}\nMAX_SEEDS = 40")
+    assert [look["seeds"] for look in entry["looks"]] == [5, 10] and entry["design"]["stop"] == "last look"
+    assert entry["design"]["level"] == pytest.approx(1 - 0.05 / 2)
+
+
+@pytest.mark.parametrize("options", [(*SEQUENTIAL, "--max-seeds", "0"), (*SEQUENTIAL, "--min-margin", "-1"),
+                                     (*SEQUENTIAL, "--min-margin", "nan"), ("--max-seeds", "10"),
+                                     ("--seed-design", "fixed", "--min-margin", "1"), ("--seed-design", "adaptive")])
+def test_design_options_are_checked_before_anything_runs(pytester, options):
+    pytester.makepyfile(test_thin=SEQUENTIAL_CLAIM.format(declared=""))
+    assert pytester.runpytest_subprocess("--no-report", *options).ret == pytest.ExitCode.USAGE_ERROR

@@ -422,3 +422,34 @@ def test_quantities_that_several_cases_report_are_shown_once_per_case():
     assert table_rows(entry)[-1] == ("T [additive]", "—", 0.3)
     single = {"paper": {"prefers": "wide"}, "measured": {"prefers": 0.9}, "cases": []}
     assert paired(single) == [("prefers", "wide", 0.9)]
+
+
+def _with_looks(payload, seeds, stop, planned=3, needed=None):
+    looks = [{"look": j + 1, "seeds": s, "verdict": "replicated", "margin_halfwidths": 0.5 + j, "control": "refuted",
+              "control_margin_halfwidths": 3.0, "level": 1 - 0.05 / planned} for j, s in enumerate(seeds)]
+    design = {"rule": "sequential, Bonferroni over the looks", "looks": planned, "share": 1 / planned,
+              "level": 1 - 0.05 / planned, "min_margin": 1.0, "max_seeds": 20, "stop": stop, "seeds_needed": needed}
+    return {**payload, "looks": looks, "design": design, "seeds": list(range(seeds[-1]))}
+
+
+def test_reports_say_what_the_seed_design_took_and_the_diff_calls_it_information(tmp_path):
+    old, new = tmp_path / "old", tmp_path / "new"
+    report.write(old, _header(tmp_path), [_with_looks(_payload("a2020.seq"), [5], "decided")])
+    report.write(new, _header(tmp_path), [_with_looks(_payload("a2020.seq"), [5, 10, 20], "last look", needed=34)])
+    text = (new / "latest.md").read_text()
+    row = next(line for line in text.splitlines() if line.startswith("| [a2020.seq]"))
+    assert "| 20 (look 3/3 cap) |" in row
+    assert "reached its cap" not in row and "the last planned look at look 3 of 3, 20 seeds" in text
+    assert "about 34 seeds would decide with the minimum margin" in text and "98.33%" in text
+    assert "20 (look 3/3 cap)" in (new / "index.html").read_text()
+    history = json.loads((new / "history.jsonl").read_text().splitlines()[-1])["verdicts"]["a2020.seq"]
+    assert history["seeds"] == 20 and history["looks"][0]["stop"] == "last look"
+    assert cli.main(["diff", str(old), str(new)]) == 0                   # more seeds needed: information
+    diff = __import__("sgdcheck.report.diff", fromlist=["x"]).compare_reports(
+        json.loads((old / "latest.json").read_text()), json.loads((new / "latest.json").read_text()))
+    assert [c["after"]["seeds"] for c in diff.seeds] == [20] and not diff.unexpected
+    check = _with_looks({**_payload("a2020.seq"), "seed_offset": 1000}, [5, 10], "decided")
+    report.write(new, _header(tmp_path), [check])
+    entry = json.loads((new / "latest.json").read_text())["claims"]["a2020.seq"]
+    assert entry["seed_checks"][0]["looks"][0]["seeds"] == 10
+    assert "10 (look 2/3) seeds" in (new / "latest.md").read_text()

@@ -160,3 +160,26 @@ def test_an_entry_of_another_config_or_unreadable_is_named_and_computed_again(tm
 def test_no_runs_are_not_runs_that_reached_their_goal():
     from sgdcheck.runs import reached_goal
     assert reached_goal([]).verdict == "inconclusive"
+
+
+def test_a_later_look_trains_only_the_seeds_it_adds(tmp_path, monkeypatch):
+    """Seeds of a sequential design's look come in blocks (sgdcheck.scale.Seeds): an ensemble of them is trained and
+    cached block by block, so look 2 reads look 1's runs and trains only its new seeds."""
+    from sgdcheck import runs
+    from sgdcheck.runs import Ensemble, compute, is_done
+    from sgdcheck.scale import get_scale
+
+    config = replace(CONFIG, dtype="float64", max_steps=20)
+    first, second = get_scale("smoke").seed_range(2), get_scale("smoke").at_look(2).seed_range(2)
+    assert second == (0, 1, 2, 3) and second.blocks == ((0, 1), (2, 3))
+    look1 = compute(Ensemble(config, first, (0.5,)), tmp_path)
+    trained = []
+    real = runs.run_ensemble
+    monkeypatch.setattr(runs, "run_ensemble", lambda c, seeds, lrs: trained.append(tuple(seeds)) or real(c, seeds, lrs))
+    job = Ensemble(config, second, (0.5,))
+    assert job.seeds == (0, 1, 2, 3) and len(job.parts()) == 2 and not is_done(job, tmp_path)
+    look2 = compute(job, tmp_path)
+    assert trained == [(2, 3)] and [r.seed for r in look2] == [0, 1, 2, 3]
+    assert [r.loss for r in look2[:2]] == [r.loss for r in look1] and is_done(job, tmp_path)
+    assert [r.seed for r in cached_ensemble(config, second, [0.5], tmp_path)] == [0, 1, 2, 3] and trained == [(2, 3)]
+    assert Ensemble(config, tuple(second), (0.5,)).parts() == [Ensemble(config, (0, 1, 2, 3), (0.5,))]   # a plain tuple

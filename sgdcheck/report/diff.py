@@ -3,7 +3,8 @@
 OLD and NEW are report folders or JSON files. The diff lists the claims added and gone, every claim
 whose verdict or negative-control verdict changed, every case of a claim whose verdict changed, every
 seed check (the claim on a disjoint set of seeds) that changed or stopped agreeing, and every claim whose
-deciding estimate moved outside the other run's interval. A change is *unexpected* unless the new verdict
+deciding estimate moved outside the other run's interval, and, as information, every case whose sequential
+seed design needed another number of seeds (a claim growing harder to decide). A change is *unexpected* unless the new verdict
 is the outcome its known marker declares (a known refutation that came out refuted); a negative control
 that stops being refuted, a claim that is gone, and a seed check that stops agreeing are always
 unexpected. The exit status is 1 when anything unexpected changed, so a nightly job can fail on it; the
@@ -17,7 +18,7 @@ from pathlib import Path
 from ..stats import REFUTED
 from .entries import is_known
 from .results import load
-from .text import VERDICT_MARK, margin_text
+from .text import VERDICT_MARK, looks_brief, looks_text, margin_text
 
 
 @dataclass
@@ -28,6 +29,7 @@ class ReportDiff:
     cases: list[dict] = field(default_factory=list)           # a case's verdict or control changed
     checks: list[dict] = field(default_factory=list)          # a seed check changed, appeared or went
     moved: list[dict] = field(default_factory=list)           # deciding estimate left the other interval
+    seeds: list[dict] = field(default_factory=list)           # the seeds a case needed changed (information)
 
     @property
     def unexpected(self) -> list[dict]:
@@ -60,6 +62,7 @@ def compare_reports(old: dict, new: dict) -> ReportDiff:
         else:
             diff.cases += _case_changes(claim_id, before, after, known)
         diff.checks += _check_changes(claim_id, before, after)
+        diff.seeds += _seed_changes(claim_id, before, after)
         moved = _moved(before.get("decision") or {}, after.get("decision") or {})
         if moved:
             diff.moved.append({"id": claim_id, **moved})
@@ -98,6 +101,19 @@ def _check_changes(claim_id: str, before: dict, after: dict) -> list[dict]:
     return changes
 
 
+def _seed_changes(claim_id: str, before: dict, after: dict) -> list[dict]:
+    """Cases whose seed design used another number of seeds, or stopped for another reason, than before: a claim
+    growing harder (or easier) to decide. Information, never a failure; entries made before the design have no
+    looks and are not compared."""
+    old = {b["case"]: b for b in looks_brief(before)}
+    changes = []
+    for brief in looks_brief(after):
+        was = old.get(brief["case"])
+        if was is not None and (was["seeds"], was["stop"]) != (brief["seeds"], brief["stop"]):
+            changes.append({"id": claim_id, "case": brief["case"], "before": was, "after": brief})
+    return changes
+
+
 def _moved(before: dict, after: dict) -> dict | None:
     """The deciding estimates of two runs, when either lies outside the other's interval (same quantity only)."""
     a, b = before.get("interval"), after.get("interval")
@@ -118,12 +134,13 @@ def _check_text(state) -> str:
 
 def markdown(diff: ReportDiff, old_name: str, new_name: str) -> str:
     lines = [f"## sgdcheck: {old_name} → {new_name}", ""]
-    if not (diff.added or diff.gone or diff.flips or diff.cases or diff.checks or diff.moved):
+    if not (diff.added or diff.gone or diff.flips or diff.cases or diff.checks or diff.moved or diff.seeds):
         return "\n".join(lines + ["No verdict changed; no deciding estimate left its interval.", ""])
     unexpected = diff.unexpected
     lines.append(f"**{len(unexpected)} unexpected verdict change(s)**, "
                  f"{len(diff.flips) + len(diff.cases) + len(diff.checks) - len(unexpected)} expected, "
-                 f"{len(diff.moved)} estimate(s) moved beyond their intervals, {len(diff.added)} claim(s) added, "
+                 f"{len(diff.moved)} estimate(s) moved beyond their intervals, {len(diff.seeds)} case(s) needed "
+                 f"other seeds, {len(diff.added)} claim(s) added, "
                  f"{len(diff.gone)} gone" + (" (**a claim that is gone fails the comparison**)" if diff.gone else "")
                  + ".")
     lines.append("")
@@ -155,6 +172,12 @@ def markdown(diff: ReportDiff, old_name: str, new_name: str) -> str:
         for m in diff.moved:
             fmt = lambda i: f"{i['estimate']:.4g} [{i['low']:.4g}, {i['high']:.4g}]"
             lines.append(f"| {m['id']} | {m['what']} | {fmt(m['before'])} | {fmt(m['after'])} |")
+        lines.append("")
+    if diff.seeds:
+        lines += ["| claim | case | seeds before | seeds after |", "|---|---|---|---|"]
+        for c in diff.seeds:
+            lines.append(f"| {c['id']} | {c['case'] or '—'} | {looks_text({}, [c['before']])} | "
+                         f"{looks_text({}, [c['after']])} |")
         lines.append("")
     for label, ids in (("Added", diff.added), ("Gone", diff.gone)):
         if ids:

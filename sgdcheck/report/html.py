@@ -17,8 +17,8 @@ from ..stats import INCONCLUSIVE, REFUTED, REPLICATED
 from .entries import figures, is_known, section, table_rows
 from .markdown import LEGEND, decisions, run_line, totals_line
 from .provenance import foreign_runs
-from .text import (anchor, decision_text, deviation_count, deviation_lines, headline, margin_text, plain, quote_text,
-                   sampling_text, short, threshold_lines)
+from .text import (anchor, decision_text, design_lines, deviation_count, deviation_lines, headline, looks_text,
+                   margin_text, plain, quote_text, sampling_text, short, threshold_lines)
 
 COLOURS = {REPLICATED: "#1a7f37", REFUTED: "#cf222e", INCONCLUSIVE: "#9a6700"}
 LABELS = {REPLICATED: "replicated", REFUTED: "refuted", INCONCLUSIVE: "inconclusive"}
@@ -148,6 +148,7 @@ def _seed_checks(entry: dict) -> str:
 def _table(claims: list[dict], trends: dict) -> str:
     head = ("<table id=claims><thead><tr><th>claim</th><th>source</th><th title='ways the test differs from its "
             "source'>deviations</th><th>scale</th><th>verdict</th><th>margin</th>"
+            "<th title='seeds used (the look it stopped at / planned looks)'>seeds</th>"
             "<th>negative control</th><th>control margin</th><th>other seeds</th><th>measured</th><th>paper</th>"
             "<th>trend</th></tr></thead><tbody>")
     rows = []
@@ -161,7 +162,8 @@ def _table(claims: list[dict], trends: dict) -> str:
             f" data-anchor='{a}'><td><a href='#claim-{a}' onclick=\"document.getElementById('claim-{a}')"
             f".scrollIntoView();return false;\">{escape(c['id'])}</a></td><td>{escape(c['source'])}</td>"
             f"<td>{escape(deviation_count(c))}</td><td>{escape(c['scale'])}</td><td>{_verdict(c['verdict'], is_known(c))}</td>"
-            f"<td>{escape(margin_text(c.get('decision')))}</td><td>{_verdict(c['negative_control']['verdict'])}</td>"
+            f"<td>{escape(margin_text(c.get('decision')))}</td><td>{escape(looks_text(c))}</td>"
+            f"<td>{_verdict(c['negative_control']['verdict'])}</td>"
             f"<td>{escape(margin_text(c['negative_control'].get('decision')))}</td>"
             f"<td>{_seed_checks(c)}</td><td>{escape(headline(c, 'measured'))}</td>"
             f"<td>{escape(headline(c, 'paper'))}</td><td><span class=mini>{mini}</span></td></tr>")
@@ -184,10 +186,12 @@ def _section(c: dict, run: dict, trend: list[dict]) -> str:
                  f"{escape(run['date'])}, commit <code>{escape(str(run['git_commit']))}</code>, scale "
                  f"{escape(c['scale'])}, seeds {escape(str(c['seeds']))}, device {escape(c['device'])}, "
                  f"{c['duration_s']:.1f} s" + (f"<br><b>Minibatches:</b> {escape(sampling_text(c))}" if c.get("sampling") else "")
+                 + "".join(f"<br><b>Seeds:</b> {escape(line)}" for line in design_lines(c))
                  + "</p>")
     for k in c.get("seed_checks", ()):
         parts.append(f"<p class=decided><b>On seeds {escape(str(k['seeds']))}:</b> claim {_verdict(k['verdict'])}, "
-                     f"control {_verdict(k['negative_control'])}, margin {escape(margin_text(k))} "
+                     f"control {_verdict(k['negative_control'])}, margin {escape(margin_text(k))}"
+                     f"{escape(', ' + looks_text({}, k['looks']) + ' seeds') if k.get('looks') else ''} "
                      f"({'the same verdicts' if k['agrees'] else '<b>different verdicts</b>'}; run "
                      f"<code>{escape(k['run_id'])}</code>, {escape(str(k['git_commit']))})</p>")
     for label, decision in decisions(c):

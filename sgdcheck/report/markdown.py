@@ -3,15 +3,18 @@ from __future__ import annotations
 
 from .entries import figures, is_known, table_rows
 from .provenance import foreign_runs
-from .text import (VERDICT_MARK, anchor, decision_text, deviation_count, deviation_lines, headline, margin_text,
-                   plain, quote_text, sampling_text, seed_checks_text, short, threshold_lines)
+from .text import (VERDICT_MARK, anchor, decision_text, design_lines, deviation_count, deviation_lines, headline,
+                   looks_text, margin_text, plain, quote_text, sampling_text, seed_checks_text, short, threshold_lines)
 
 LEGEND = ("Verdicts are computed from the measurements by `sgdcheck.stats`; each claim's negative control "
           "(the same experiment judged against a plausible rival's prediction: another paper's, or the claim's key "
           "number moved a little) must come out refuted. *Margin*: how far "
           "the deciding interval is from the bound that would change the verdict, in half-widths of that "
           "interval (negative: undecided; for a claim of several parts, the part nearest to changing). "
-          "*Other seeds*: the verdicts of the claim and its control on a disjoint set of seeds.")
+          "*Other seeds*: the verdicts of the claim and its control on a disjoint set of seeds. *Seeds*: how many "
+          "seeds the claim used and at which look of its sequential design it stopped (*cap*: it reached its cap "
+          "undecided, or decided by less than the minimum margin; each look is judged at 1/K of the error rate, "
+          "K the planned looks).")
 
 
 def run_line(run: dict) -> str:
@@ -34,14 +37,14 @@ def markdown(report: dict) -> str:
     runs = report["runs"]
     lines = ["# sgdcheck replication report", "", run_line(runs[report["latest_run"]]), "", LEGEND, "",
              *_provenance_notes(report),
-             "| claim | source | deviations | verdict | margin | negative control | control margin | other seeds | measured "
-             "| paper | time (s) |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| claim | source | deviations | verdict | margin | seeds | negative control | control margin | other seeds "
+             "| measured | paper | time (s) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for c in report["claims"].values():
         verdict = VERDICT_MARK[c["verdict"]] + (" (known)" if is_known(c) else "")
         lines.append(
             f"| [{c['id']}](#{anchor(c['id'])}) | {c['source']} | {deviation_count(c)} | {verdict} | "
-            f"{margin_text(c.get('decision'))} | "
+            f"{margin_text(c.get('decision'))} | {looks_text(c)} | "
             f"{VERDICT_MARK[c['negative_control']['verdict']]} | "
             f"{margin_text(c['negative_control'].get('decision'))} | {seed_checks_text(c)} | "
             f"{headline(c, 'measured')} | {headline(c, 'paper')} | {c['duration_s']:.1f} |")
@@ -67,8 +70,10 @@ def _section(c: dict, run: dict) -> list[str]:
         f"**Run:** `{run['run_id']}` {run['date']}, scale {c['scale']}, seeds {c['seeds']}, "
         f"device {c['device']}, {c['duration_s']:.1f} s  ",
         *([f"**Minibatches:** {sampling_text(c)}  "] if c.get("sampling") else []),
+        *[f"**Seeds:** {line}  " for line in design_lines(c)],
         *[f"**On seeds {k['seeds']}:** claim {VERDICT_MARK[k['verdict']]}, control "
-          f"{VERDICT_MARK[k['negative_control']]}, margin {margin_text(k)} "
+          f"{VERDICT_MARK[k['negative_control']]}, margin {margin_text(k)}"
+          f"{', ' + looks_text({}, k['looks']) + ' seeds' if k.get('looks') else ''} "
           f"({'the same verdicts' if k['agrees'] else 'DIFFERENT verdicts'}; run `{k['run_id']}`, "
           f"{k['git_commit']})  " for k in c.get("seed_checks", ())],
         *[f"**Decided by ({label}):** {decision_text(d)}  " for label, d in decisions(c)], "",

@@ -38,7 +38,7 @@ from .entries import figure_name, is_known, merged_measurements
 from .html import dashboard
 from .markdown import markdown
 from .provenance import run_header
-from .text import headline
+from .text import headline, looks_brief
 
 __all__ = ["SCHEMA", "run_header", "claim_entries", "summary_rows", "merge", "load", "read_history", "write",
            "redraw", "merge_reports", "locked", "unwritable", "is_known", "history_record", "Written",
@@ -47,7 +47,7 @@ __all__ = ["SCHEMA", "run_header", "claim_entries", "summary_rows", "merge", "lo
 SCHEMA = 2
 READABLE_SCHEMAS = (1, 2)
 CASE_FIELDS = ("case", "verdict", "reason", "decision", "measured", "details", "findings", "negative_control",
-               "seeds", "duration_s", "test", "figures", "runs_computed_at", "sampling")
+               "seeds", "duration_s", "test", "figures", "runs_computed_at", "sampling", "design", "looks")
 ENTRY_FIELDS = ("id", "source", "statement", "verdict", "reason", "paper", "measured", "scale", "seeds", "device",
                 "negative_control", "findings", "duration_s", "run_id", "cases")
 RUN_FIELDS = ("run_id", "date", "git_commit", "scale", "device")
@@ -151,7 +151,8 @@ def seed_check(entry: dict, header: dict) -> dict:
     return {"seed_offset": entry.get("seed_offset", 0), "seeds": entry["seeds"], "run_id": header["run_id"],
             "date": header["date"], "git_commit": header["git_commit"], "verdict": entry["verdict"],
             "negative_control": entry["negative_control"]["verdict"], "margin": decision.get("margin"),
-            "margin_halfwidths": decision.get("margin_halfwidths"), "reason": entry["reason"]}
+            "margin_halfwidths": decision.get("margin_halfwidths"), "reason": entry["reason"],
+            "looks": looks_brief(entry)}
 
 
 def _merge_claim(main: dict | None, entry: dict, header: dict, runs: dict, checks=()) -> dict:
@@ -206,7 +207,7 @@ def history_record(entry: dict) -> dict:
             "seed_offset": entry.get("seed_offset", 0), "what": decision.get("what"),
             "estimate": decision.get("estimate"), "interval": decision.get("interval"),
             "margin": decision.get("margin"), "margin_halfwidths": decision.get("margin_halfwidths"),
-            "measured": entry["measured"]}
+            "seeds": len(entry.get("seeds") or ()), "looks": looks_brief(entry), "measured": entry["measured"]}
 
 
 def history_line(header: dict, entries: dict[str, dict]) -> dict:

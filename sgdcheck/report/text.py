@@ -103,3 +103,61 @@ def seed_checks_text(entry: dict) -> str:
 
 def anchor(claim_id: str) -> str:
     return "".join(ch for ch in claim_id.lower() if ch.isalnum() or ch in "- ").replace(" ", "-")
+
+
+def looks_brief(entry: dict) -> list[dict]:
+    """Per case of an entry (or of a seed check), what its seed design took: the case, the seeds and look it
+    stopped at, the planned looks, why it stopped, and the seeds that would decide (at a cap). Empty for
+    entries made before the design."""
+    out = []
+    for case in entry.get("cases") or ():
+        looks, design = case.get("looks"), case.get("design") or {}
+        if not looks:
+            continue
+        out.append({"case": case.get("case") or "", "seeds": looks[-1]["seeds"], "look": looks[-1]["look"],
+                    "planned": design.get("looks", len(looks)), "stop": design.get("stop", ""),
+                    "seeds_needed": design.get("seeds_needed"), "first_seeds": looks[0]["seeds"]})
+    return out
+
+
+def looks_text(entry: dict, briefs: list[dict] | None = None) -> str:
+    """'10 (look 2/3)' per case: the seeds the design used and the look it stopped at; '—' before the design."""
+    briefs = looks_brief(entry) if briefs is None else briefs
+    if not briefs:
+        return "—"
+    def one(b):
+        cap = " cap" if b["stop"] in ("cap", "last look") else ""
+        return f"{b['seeds']} (look {b['look']}/{b['planned']}{cap})"
+    texts = [one(b) for b in briefs]
+    if len(set(texts)) == 1:
+        return texts[0]
+    return "; ".join(f"{b['case']}: {t}" for b, t in zip(briefs, texts))
+
+
+def design_lines(entry: dict) -> list[str]:
+    """One sentence per case on the seed design: the looks with their verdicts and margins, the level each look
+    was judged at, why it stopped, and at a cap the seeds the measured spread says would decide."""
+    from ..looks import summary
+
+    lines = []
+    for case in entry.get("cases") or ():
+        looks, design = case.get("looks"), case.get("design") or {}
+        if not looks:
+            continue
+        label = f"[{case['case']}] " if case.get("case") else ""
+        steps = "; ".join(f"look {k['look']}, {k['seeds']} seeds: {k['verdict']} "
+                          f"{margin_text({'margin_halfwidths': k['margin_halfwidths']})}, control {k['control']}"
+                          for k in looks)
+        rule = design.get("rule", "")
+        level = design.get("level")
+        text = f"{label}{summary(looks, design, design.get('stop', ''))} ({steps}); {rule}"
+        if level is not None and design.get("looks", 1) > 1:
+            text += f", each look at {level:.2%} for a rule asked for 95%"
+        if design.get("min_margin") is not None:
+            text += f", minimum margin {design['min_margin']:g} hw, cap {design.get('max_seeds')} seeds"
+        if design.get("seeds_needed"):
+            text += f"; about {design['seeds_needed']} seeds would decide with the minimum margin (from the measured spread)"
+        elif design.get("stop") in ("cap", "last look") and case.get("verdict") == INCONCLUSIVE:
+            text += "; the estimate sits on the undecided side: no number of seeds is implied"
+        lines.append(text)
+    return lines

@@ -1,0 +1,91 @@
+import math
+
+import numpy as np
+import pytest
+
+from sgdcheck.errors import InvalidArgumentError
+from sgdcheck.looks import Design, decided_with_margin, design_for, seeds_needed, stop_reason, summary
+from sgdcheck.stats import alpha_share, at_least, combine, holds, mean_interval, precondition, proportion
+
+
+def test_design_spends_one_share_of_the_error_rate_per_look():
+    design = Design(looks=3)
+    assert design.share == pytest.approx(1 / 3) and design.level() == pytest.approx(1 - 0.05 / 3)
+    fixed = Design(sequential=False, looks=3)
+    assert fixed.planned == 1 and fixed.share == 1 and fixed.level() == pytest.approx(0.95)
+    assert design_for("smoke").looks == 3 and design_for("smoke", max_seeds=7).max_seeds == 7
+
+
+@pytest.mark.parametrize("bad", [dict(looks=0), dict(looks=9), dict(min_margin=-1), dict(min_margin=math.nan),
+                                 dict(max_seeds=0), dict(max_seeds=2.5)])
+def test_a_design_rejects_bad_numbers(bad):
+    with pytest.raises(InvalidArgumentError):
+        Design(**bad)
+
+
+def test_alpha_share_widens_every_interval_and_verdicts_keep_the_asked_level():
+    x = np.random.default_rng(0).normal(1.0, 1.0, 8)
+    plain = mean_interval(x)
+    with alpha_share(1 / 3):
+        spent = mean_interval(x)
+        verdict = at_least(x, 0.0)
+    assert spent.confidence == pytest.approx(1 - 0.05 / 3) and spent.asked == 0.95
+    assert spent.half_width > plain.half_width and spent.at(0.95).confidence == pytest.approx(0.95)   # outside
+    assert verdict.level == 0.95 and verdict.interval.confidence == pytest.approx(1 - 0.05 / 3)
+    assert mean_interval(x).confidence == 0.95                                 # the share ends with the block
+    with pytest.raises(InvalidArgumentError):
+        with alpha_share(0):
+            pass
+
+
+def test_a_family_correction_inside_a_look_divides_the_share_once():
+    with alpha_share(0.5):
+        refuted = [at_least(np.full(6, -1.0) + np.arange(6) * 0.01, 0.0), at_least(-np.arange(1, 7.0), 0.0)]
+        whole = combine(refuted)
+    levels = [p.interval.confidence for p in whole.parts]
+    assert all(level == pytest.approx(1 - 0.05 * 0.5 / 2) for level in levels)
+
+
+def test_stop_reasons():
+    design = Design(looks=3, max_seeds=20, min_margin=1.0)
+    wide = proportion(95, 100, low=0.5)                      # decided by many half-widths
+    thin = proportion(60, 100, low=0.5)                      # 0.6 [0.497, 0.697]: undecided
+    control = proportion(5, 100, low=0.5)                    # refuted
+    assert stop_reason(design, 1, wide, control, 5, None) == "decided"
+    assert stop_reason(design, 1, thin, control, 5, None) is None
+    assert stop_reason(design, 2, thin, control, 10, 5) is None
+    assert stop_reason(design, 3, thin, control, 20, 10) == "last look"
+    assert stop_reason(design, 2, thin, control, 12, 6) == "cap"             # 24 seeds would pass 20
+    assert stop_reason(design, 2, thin, control, 5, 5) == "fixed seeds"
+    assert stop_reason(design, 1, holds(True, "x"), holds(False, "y"), 1, None) == "exact"
+    failed = combine([thin], preconditions=[precondition(False, "runs converge")])
+    assert stop_reason(design, 1, failed, control, 5, None) == "precondition"
+    assert stop_reason(Design(sequential=False), 1, thin, control, 5, None) == "fixed design"
+    assert stop_reason(design, 1, wide, proportion(50, 100, low=0.5), 5, None) is None   # control undecided
+
+
+def test_decided_with_margin_and_seeds_needed():
+    assert decided_with_margin(holds(True, "x"), 1.0)
+    assert not decided_with_margin(proportion(60, 100, low=0.5), 0.0)
+    assert seeds_needed(0.0, 5, 1.0) == 20              # (2 / 1)^2 x 5
+    assert seeds_needed(-0.5, 10, 1.0) == 160
+    assert seeds_needed(-1.5, 10, 1.0) is None and seeds_needed(None, 10, 1.0) is None
+
+
+def test_summary_reads_like_the_report():
+    looks = [{"look": 1, "seeds": 5}, {"look": 2, "seeds": 10}]
+    assert summary(looks, {"looks": 3}, "decided") == "decided at look 2 of 3, 10 seeds"
+    assert summary(looks[:1], {"looks": 1}, "fixed design").startswith("5 seeds, one look")
+    assert summary(looks, {"looks": 3}, "cap") == "reached the cap on seeds at look 2 of 3, 10 seeds"
+
+
+def test_a_scale_at_a_later_look_doubles_every_seed_count_and_keeps_the_earlier_seeds_first():
+    from sgdcheck.scale import get_scale
+
+    scale = get_scale("smoke", 1000)
+    assert scale.seeds == tuple(range(1000, 1005)) and scale.seed_factor == 1 and str(scale.at_look(2)).endswith("look 2")
+    later = scale.at_look(3)
+    assert later.seeds == tuple(range(1000, 1020)) and later.seeds[:3] == (1000, 1001, 1002)
+    assert later.seed_range(2).blocks == ((1000, 1001), (1002, 1003), (1004, 1005, 1006, 1007))
+    with pytest.raises(InvalidArgumentError):
+        scale.at_look(0)
