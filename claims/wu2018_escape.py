@@ -23,6 +23,7 @@ import pytest
 from sgdcheck import Claim, Deviation, Quote, Source, Threshold, at_most, combine, holds, precondition, shown
 from sgdcheck.curvature import non_uniformity, sharpness
 from sgdcheck.losses import mse_loss
+from sgdcheck.measurement_cache import cached_measurement
 from sgdcheck.escape import BURST, escape_probe, polished
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.network_stability import predict_escape_at
@@ -175,7 +176,10 @@ def _polished(record, config, x, y, scale):
                     max_steps=scale.pick(smoke=20000, full=40000, paper=40000))
 
 
-def _probe_rows(record, config, data_name, batches, steps, budget, slack, with_reshuffling, scale):
+def _probe_rows(record, config, data_name, batches, steps, budget, slack, with_reshuffling, scale, code=""):
+    """Every probe of one GD minimum (polished, then SGD at each batch size and GD past its edge), one table row
+    each. Cached per minimum with the runs (`code`: the measurement cache's fingerprint of this file), so that a
+    full-scale run of ~3 CPU hours cut short keeps the minima it finished."""
     x, y = training_data(config)
     n = len(x)
     minimum, polish = _polished(record, config, x, y, scale)
@@ -225,7 +229,8 @@ def test_escape(scale, device, evidence):
                 continue
             minima_ok.append(record.ok)
             config = replace(base, seed=record.seed, lr=LR, data_seed=base.effective_data_seed)
-            rows += _probe_rows(record, config, data_name, batches, steps, budget, slack, with_reshuffling, scale)
+            rows += cached_measurement(_probe_rows, record, config, data_name, batches, steps, budget, slack,
+                                       with_reshuffling, scale)
     reshuffled = [r for r in rows if r["sampling"] == "reshuffling"]
     rows = [r for r in rows if r["sampling"] != "reshuffling"]
     started = precondition(all(minima_ok) and all(r["polished"] for r in rows),
