@@ -89,3 +89,17 @@ def test_a_scale_at_a_later_look_doubles_every_seed_count_and_keeps_the_earlier_
     assert later.seed_range(2).blocks == ((1000, 1001), (1002, 1003), (1004, 1005, 1006, 1007))
     with pytest.raises(InvalidArgumentError):
         scale.at_look(0)
+
+
+def test_every_interval_of_the_rules_is_built_at_the_looks_level():
+    from sgdcheck.stats import correlation_difference_interval, effect, slope_interval, within_group_correlation
+
+    rng = np.random.default_rng(2)
+    u = rng.normal(size=20)
+    v = u + rng.normal(size=20)
+    with alpha_share(1 / 3):
+        built = [effect(u + 1, 0.2, "greater").interval, slope_interval(u, v), proportion(8, 10, low=0.5).interval,
+                 within_group_correlation(u, v, np.arange(20) % 2), correlation_difference_interval(u, v, u, -v)]
+        none = effect(u, 0.2, "none").interval
+    assert all(i.confidence == pytest.approx(1 - 0.05 / 3) and i.asked == 0.95 for i in built)
+    assert none.confidence == pytest.approx(1 - 0.05 / 6) or none.confidence == pytest.approx(1 - 0.05 / 3)

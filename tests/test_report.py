@@ -435,6 +435,7 @@ def _with_looks(payload, seeds, stop, planned=3, needed=None):
 def test_reports_say_what_the_seed_design_took_and_the_diff_calls_it_information(tmp_path):
     old, new = tmp_path / "old", tmp_path / "new"
     report.write(old, _header(tmp_path), [_with_looks(_payload("a2020.seq"), [5], "decided")])
+    report.write(new, _header(tmp_path), [_with_looks(_payload("a2020.seq"), [5], "decided")])
     report.write(new, _header(tmp_path), [_with_looks(_payload("a2020.seq"), [5, 10, 20], "last look", needed=34)])
     text = (new / "latest.md").read_text()
     row = next(line for line in text.splitlines() if line.startswith("| [a2020.seq]"))
@@ -444,6 +445,7 @@ def test_reports_say_what_the_seed_design_took_and_the_diff_calls_it_information
     assert "20 (look 3/3 cap)" in (new / "index.html").read_text()
     history = json.loads((new / "history.jsonl").read_text().splitlines()[-1])["verdicts"]["a2020.seq"]
     assert history["seeds"] == 20 and history["looks"][0]["stop"] == "last look"
+    assert "seeds the sequential design used" in (new / "index.html").read_text()    # two runs with looks
     assert cli.main(["diff", str(old), str(new)]) == 0                   # more seeds needed: information
     diff = __import__("sgdcheck.report.diff", fromlist=["x"]).compare_reports(
         json.loads((old / "latest.json").read_text()), json.loads((new / "latest.json").read_text()))

@@ -252,6 +252,10 @@ def _trend(c: dict, points: list[dict]) -> str:
     if estimates:
         predicted = (c.get("decision") or {}).get("predicted") or {}
         parts.append(_chart(f"{what or 'deciding estimate'} with its interval", estimates, predicted))
+    seeds = [{**p, "interval": {"estimate": p["seeds"], "low": p["seeds"], "high": p["seeds"]}} for p in points
+             if p.get("looks") and isinstance(p.get("seeds"), int)]
+    if len(seeds) >= 2:                        # a claim growing harder (or easier) to decide under the looks
+        parts.append(_chart("seeds the sequential design used", seeds, {}))
     for name, series in list(_headline_series(points).items())[:HEADLINE_SERIES]:
         parts.append(_chart(name, series, {}))
     return "\n".join(parts)
