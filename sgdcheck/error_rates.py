@@ -214,20 +214,27 @@ def sequential_rules(firsts=(3, 5, 10), looks: int = 3, min_margin: float = 1.0,
     """at_most 0 on the mean (Student t) under the sequential design of sgdcheck.looks: k, 2k, 4k seeds, stopping
     at the first look decided by at least `min_margin` half-widths (at the last look the verdict stands as it
     is). Each truth is run, on the same draws, with every look at 95% and stopping at the first decision (the
-    naive rule: looking again until something is decided), the same with the minimum margin, and with every look
-    at 1 - 0.05/K and the minimum margin (Bonferroni over the K looks: what the claims use): the rates of the
-    final verdicts and the seeds used on average. The naive rows are references, not what the rules use."""
+    naive rule: looking again until something is decided), the same with the minimum margin, with every look
+    at 1 - 0.05/K and the minimum margin (Bonferroni over the K looks), and the same with the futility stop of
+    sgdcheck.looks (what the claims use: its stop_reason decides): the rates of the final verdicts and the seeds
+    used on average. The naive rows are references, not what the rules use."""
+    from .looks import Design, stop_reason
+
     rows = []
     truths = (("at the bound", 0.0, REFUTED, True), ("at the bound", 0.0, REPLICATED, True),
               ("true by 1 sd", -1.0, REPLICATED, False), ("false by 1 sd", 1.0, REFUTED, False),
               ("true by 3 sd", -3.0, REPLICATED, False))
-    designs = (("naive: 95% at every look, stop at the first decision", 1.0, 0.0),
-               (f"naive: 95% at every look, minimum margin {min_margin:g} hw", 1.0, min_margin),
-               (f"Bonferroni over {looks} looks, minimum margin {min_margin:g} hw", 1.0 / looks, min_margin))
+    control = stats.Verdict(REFUTED, "a control that decided")
+    designs = (("naive: 95% at every look, stop at the first decision", 1.0, 0.0, False),
+               (f"naive: 95% at every look, minimum margin {min_margin:g} hw", 1.0, min_margin, False),
+               (f"Bonferroni over {looks} looks, minimum margin {min_margin:g} hw", 1.0 / looks, min_margin, False),
+               (f"Bonferroni over {looks} looks, minimum margin {min_margin:g} hw, futility stop", 1.0 / looks,
+                min_margin, True))
     for k in firsts:
         sizes = [k * 2 ** j for j in range(looks)]
         schedule = "/".join(map(str, sizes))
-        for label, share, margin in designs:
+        design = Design(True, looks, min_margin, sizes[-1])
+        for label, share, margin, with_futility in designs:
             outcomes = {}
             for truth, mu, _, _ in truths:
                 if mu in outcomes:
@@ -237,8 +244,12 @@ def sequential_rules(firsts=(3, 5, 10), looks: int = 3, min_margin: float = 1.0,
                 for _ in range(trials):
                     x = _normal(rng, mu, sizes[-1])
                     with stats.alpha_share(share):
-                        for n in sizes:
+                        for look, n in enumerate(sizes, start=1):
                             verdict = stats.at_most(x[:n], 0.0)
+                            if with_futility:
+                                if stop_reason(design, look, verdict, control, n, None) is not None:
+                                    break
+                                continue
                             m = verdict.margin_halfwidths
                             if verdict.verdict != INCONCLUSIVE and (m is None or m >= margin):
                                 break

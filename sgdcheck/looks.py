@@ -1,10 +1,15 @@
 """The sequential design of a claim's seeds: run with few seeds, look, and run again with more only where
 the verdict is undecided or decided by less than a stated margin.
 
-Look j multiplies every seed count a claim asks for by 2^(j-1) (sgdcheck.scale: the seeds of the earlier
-looks first, so their cached runs are reused), up to the claim's cap. The claim stops at the first look that
-decides with at least `min_margin` half-widths (or whose rules are exact, or whose preconditions failed), or
-at the cap, where its verdict stands as measured and the report says so.
+The first look runs a share of every seed count a claim asks for (FIRST_SHARE, or the claim's FIRST_LOOK), and
+look j 2^(j-1) times that (sgdcheck.scale: the seeds of the earlier looks first, so their cached runs are
+reused), up to the claim's cap. The claim stops at the first look that decides with at least `min_margin`
+half-widths (or whose rules are exact, or whose preconditions failed), at the cap, where its verdict stands as
+measured and the report says so, or for futility: when, taking the measured estimate and spread as the truth,
+the chance that the seeds left up to the cap decide with the margin is below FUTILITY (conditional power, the
+stochastic curtailment of group-sequential trials: Lan, Simon & Halperin 1982; Jennison & Turnbull 2000,
+ch. 10). Stopping for futility never decides anything, so it cannot raise either error rate; it spends fewer
+seeds on claims more seeds would not decide.
 
 Looking again until something is decided inflates both error rates: a true claim at its bound is refuted
 at some look more often than at one. Each look therefore spends 1/K of the error rate, K the planned
@@ -27,13 +32,19 @@ DESIGNS = ("sequential", "fixed")
 DEFAULT_DESIGN = "fixed"
 LOOKS = {"smoke": 3, "full": 3, "paper": 2}          # planned looks per scale: k, 2k, 4k seeds (k, 2k at paper)
 MAX_SEEDS = {"smoke": 20, "full": 40, "paper": 20}   # the default cap on a claim's seeds per scale
+# The first look's share of the seeds a claim asks for: half at smoke and full (a claim decided by a wide margin
+# stops there, at half the fixed design's cost; one that needs the fixed design's seeds gets them at look 2);
+# all of them at paper scale, whose seeds are the papers' own.
+FIRST_SHARE = {"smoke": 0.5, "full": 0.5, "paper": 1.0}
 MIN_MARGIN = 1.0                                     # half-widths: a decision by less flips with another draw
+FUTILITY = 0.10     # stop when the chance of deciding by the cap is below this (a common futility bound in trials)
 
 STOPS = {
     "decided": "decided with the minimum margin",
     "exact": "exact rules: more seeds change nothing",
     "precondition": "a precondition failed: more seeds do not repair it",
     "cap": "reached the cap on seeds",
+    "futile": "stopped for futility: the seeds left to the cap were unlikely to decide",
     "fixed seeds": "the claim's seeds do not grow with the looks",
     "last look": "the last planned look",
     "fixed design": "fixed seeds (the sequential design is off)",
@@ -50,6 +61,7 @@ class Design:
     looks: int = 3
     min_margin: float = MIN_MARGIN
     max_seeds: int = 20
+    first_share: float = 1.0
 
     def __post_init__(self):
         if not (isinstance(self.looks, int) and 1 <= self.looks <= 8):
@@ -59,10 +71,18 @@ class Design:
                                        f"{self.min_margin!r}")
         if not (isinstance(self.max_seeds, int) and self.max_seeds >= 1):
             raise InvalidArgumentError(f"the cap on seeds must be a whole number >= 1, got {self.max_seeds!r}")
+        if not (isinstance(self.first_share, (int, float)) and 0 < self.first_share <= 1):
+            raise InvalidArgumentError(f"the first look's share of the seeds must be in (0, 1], got "
+                                       f"{self.first_share!r}")
 
     @property
     def planned(self) -> int:
         return self.looks if self.sequential else 1
+
+    @property
+    def seed_share(self) -> float:
+        """The share of each seed count the first look runs (all of them under fixed seeds)."""
+        return self.first_share if self.sequential else 1.0
 
     @property
     def share(self) -> float:
@@ -77,15 +97,19 @@ class Design:
         return {"rule": "sequential, Bonferroni over the looks" if self.sequential else "fixed seeds",
                 "looks": self.planned, "share": self.share, "level": self.level(),
                 "min_margin": self.min_margin if self.sequential else None,
-                "max_seeds": self.max_seeds if self.sequential else None}
+                "max_seeds": self.max_seeds if self.sequential else None,
+                "first_share": self.first_share if self.sequential else None,
+                "futility": FUTILITY if self.sequential else None}
 
 
 def design_for(scale_name: str, *, sequential: bool = True, looks: int | None = None,
-               min_margin: float | None = None, max_seeds: int | None = None) -> Design:
+               min_margin: float | None = None, max_seeds: int | None = None,
+               first_share: float | None = None) -> Design:
     """The scale's design, with a claim's or the command line's choices where given."""
     return Design(sequential, LOOKS[scale_name] if looks is None else looks,
                   MIN_MARGIN if min_margin is None else min_margin,
-                  MAX_SEEDS[scale_name] if max_seeds is None else max_seeds)
+                  MAX_SEEDS[scale_name] if max_seeds is None else max_seeds,
+                  FIRST_SHARE[scale_name] if first_share is None else first_share)
 
 
 def rests_on_statistics(verdict: Verdict) -> bool:
@@ -124,6 +148,50 @@ class Look:
                 "control_margin_halfwidths": self.control_margin_halfwidths, "level": self.level}
 
 
+def reachable_seeds(design: Design, look: int, seeds: int) -> int:
+    """The most seeds the looks left can reach from `seeds` at `look`: doubling at each, within the cap."""
+    while look < design.planned and 2 * seeds <= design.max_seeds:
+        look, seeds = look + 1, 2 * seeds
+    return seeds
+
+
+def conditional_power(margin_halfwidths: float | None, seeds: int, final_seeds: int, min_margin: float,
+                      level: float) -> float | None:
+    """The chance that a verdict measured at `seeds` decides by at least `min_margin` half-widths at
+    `final_seeds`, if the measured estimate and spread were the truth (conditional power; Jennison & Turnbull
+    2000, sec. 10.2). The interval is taken as a Student t interval at `level` on the seeds: the estimate sits
+    (1 + m) half-widths from the bound that decides, the half-width shrinks as t_{N-1}/sqrt(N), and the final
+    mean moves from the present one by a normal step of sd sigma sqrt(N - n) / N. None where it cannot be
+    computed (no margin, fewer than two seeds, nothing left to run)."""
+    if (margin_halfwidths is None or not math.isfinite(margin_halfwidths) or seeds < 2
+            or final_seeds <= seeds):
+        return None
+    from scipy import stats as scipy_stats
+
+    upper = 1 - (1 - level) / 2
+
+    def quantile(n):
+        return float(scipy_stats.t.ppf(upper, n - 1))
+
+    distance_now = (1 + margin_halfwidths) * quantile(seeds) / math.sqrt(seeds)        # in units of sigma
+    distance_needed = (1 + min_margin) * quantile(final_seeds) / math.sqrt(final_seeds)
+    step = math.sqrt(final_seeds - seeds) / final_seeds
+    return float(scipy_stats.norm.cdf((distance_now - distance_needed) / step))
+
+
+def futile(design: Design, look: int, verdict: Verdict, control: Verdict, seeds: int) -> bool:
+    """Whether the looks left are unlikely to decide anything: the claim or its control, whichever is still
+    undecided, has a conditional power below FUTILITY of being decided (by any margin: at the last look the
+    verdict stands as measured) at the most seeds the design can still reach."""
+    final = reachable_seeds(design, look, seeds)
+    pending = [part for part in (verdict, control) if part.verdict == INCONCLUSIVE]
+    for part in pending:
+        power = conditional_power(part.margin_halfwidths, seeds, final, 0.0, design.level())
+        if power is not None and power < FUTILITY:
+            return True
+    return False
+
+
 def stop_reason(design: Design, look: int, verdict: Verdict, control: Verdict, seeds: int,
                 previous_seeds: int | None) -> str | None:
     """Why the design stops after this look (a key of STOPS), or None to look again with twice the seeds."""
@@ -141,6 +209,8 @@ def stop_reason(design: Design, look: int, verdict: Verdict, control: Verdict, s
         return "last look"
     if 2 * seeds > design.max_seeds:
         return "cap"
+    if futile(design, look, verdict, control, seeds):
+        return "futile"
     return None
 
 

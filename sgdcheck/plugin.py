@@ -215,7 +215,7 @@ def pytest_collection_finish(session):
     device = resolve_device(config.getoption("--device"))
     modules = list(dict.fromkeys(item.module for item in session.items
                                  if getattr(item, "module", None) is not None and hasattr(item.module, "planned_runs")))
-    jobs = planned_jobs(modules, scale, device)
+    jobs = planned_jobs(modules, lambda module: design_scale(config, module, scale), device)
     terminal = config.pluginmanager.get_plugin("terminalreporter")
     write = terminal.write_line if terminal else print
     try:
@@ -362,15 +362,22 @@ OUTCOMES = (ClaimRefuted, ClaimInconclusive, NegativeControlFailed)
 
 
 def claim_design(config, module, scale_name: str):
-    """The seed design of one claim: the command line's, else the claim module's (LOOKS, MAX_SEEDS, each a
-    number or a mapping of scale name to number), else the scale's (sgdcheck.looks)."""
+    """The seed design of one claim: the command line's, else the claim module's (LOOKS, MAX_SEEDS, FIRST_LOOK:
+    the first look's share of the claim's seed counts; each a number or a mapping of scale name to number), else
+    the scale's (sgdcheck.looks)."""
     def declared(name):
         value = getattr(module, name, None)
         return value.get(scale_name) if isinstance(value, dict) else value
 
     return design_for(scale_name, sequential=config.getoption("seed_design") == "sequential",
                       looks=declared("LOOKS"), min_margin=config.getoption("min_margin"),
-                      max_seeds=config.getoption("max_seeds") or declared("MAX_SEEDS"))
+                      max_seeds=config.getoption("max_seeds") or declared("MAX_SEEDS"),
+                      first_share=declared("FIRST_LOOK"))
+
+
+def design_scale(config, module, scale):
+    """The scale a claim's first look runs at: its design's share of every seed count."""
+    return scale.with_first_share(claim_design(config, module, scale.name).seed_share)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -382,8 +389,12 @@ def pytest_runtest_call(item):
     evidence = funcargs.get("evidence")
     if not isinstance(evidence, Evidence):
         return (yield)
-    scale = evidence.scale
-    design = claim_design(item.config, getattr(item, "module", None), scale.name)
+    module = getattr(item, "module", None)
+    design = claim_design(item.config, module, evidence.scale.name)
+    scale = design_scale(item.config, module, evidence.scale)
+    if scale != evidence.scale:                    # the first look runs the design's share of the seeds
+        item.funcargs["scale"] = scale
+        item.funcargs["evidence"] = Evidence(item, scale, device="cpu")
     history, outcome, result, previous = [], None, None, None
     with alpha_share(design.share):
         try:
@@ -425,7 +436,7 @@ def _attach_looks(item, design, history: list, stop: str) -> None:
         return
     last, evidence = history[-1], item.funcargs["evidence"]
     needed = None
-    if stop in ("cap", "last look") and not decided_with_margin(evidence.verdict, design.min_margin):
+    if stop in ("cap", "last look", "futile") and not decided_with_margin(evidence.verdict, design.min_margin):
         needed = seeds_needed(last.margin_halfwidths, last.seeds, design.min_margin)
     payload["design"] = {**design.describe(), "stop": stop, "seeds_needed": needed}
     payload["looks"] = [look.as_dict() for look in history]

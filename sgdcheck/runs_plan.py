@@ -53,13 +53,15 @@ def executor_parameters(executor: str, options: dict) -> dict:
 
 def planned_jobs(modules, scale, device: str) -> list:
     """The jobs the claim modules declare at this scale, each once (claims that share a run set share jobs). A
-    claim whose declaration skips (its data are not on this machine) declares nothing; it skips when it runs."""
+    claim whose declaration skips (its data are not on this machine) declares nothing; it skips when it runs.
+    `scale` is a Scale, or a function of the module giving its scale (a claim's first look under a sequential
+    design runs its own share of the seeds)."""
     import pytest
 
     jobs = []
     for module in modules:
         try:
-            declared = module.planned_runs(scale, device)
+            declared = module.planned_runs(scale(module) if callable(scale) else scale, device)
         except pytest.skip.Exception:
             continue
         jobs.extend(declared)

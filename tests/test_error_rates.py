@@ -43,3 +43,5 @@ def test_the_sequential_design_keeps_its_level_where_looking_naively_does_not():
     assert spent and all(r.upper <= GOAL for r in spent), sequential_table(rows)
     assert all(r.rate > 0.04 for r in naive), sequential_table(rows)     # 2.5% per look, inflated over three
     assert all(r.mean_seeds <= 20 for r in rows)
+    curtailed = [r for r in spent if "futility" in r.interval]
+    assert curtailed and all(r.mean_seeds < 12 for r in curtailed), sequential_table(rows)   # not to the cap (20)

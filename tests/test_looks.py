@@ -61,7 +61,34 @@ def test_stop_reasons():
     failed = combine([thin], preconditions=[precondition(False, "runs converge")])
     assert stop_reason(design, 1, failed, control, 5, None) == "precondition"
     assert stop_reason(Design(sequential=False), 1, thin, control, 5, None) == "fixed design"
-    assert stop_reason(design, 1, wide, proportion(50, 100, low=0.5), 5, None) is None   # control undecided
+    assert stop_reason(design, 1, wide, proportion(56, 100, low=0.5), 5, None) is None   # control undecided
+
+
+def test_conditional_power_grows_with_the_margin_and_with_the_seeds_left():
+    from sgdcheck.looks import conditional_power
+
+    level = 1 - 0.05 / 3
+    powers = [conditional_power(m, 5, 20, 0.0, level) for m in (-0.99, -0.8, -0.5, -0.2)]
+    assert powers == sorted(powers) and powers[0] < 0.01 and powers[-1] > 0.9
+    assert conditional_power(-0.5, 5, 10, 0.0, level) < conditional_power(-0.5, 5, 20, 0.0, level)
+    assert conditional_power(-0.5, 5, 20, 1.0, level) < conditional_power(-0.5, 5, 20, 0.0, level)
+    assert conditional_power(None, 5, 20, 0.0, level) is None and conditional_power(-0.5, 5, 5, 0.0, level) is None
+    assert conditional_power(-0.5, 1, 20, 0.0, level) is None                  # no spread from one seed
+
+
+def test_a_hopeless_look_stops_for_futility_and_a_promising_one_goes_on():
+    from sgdcheck.looks import futile, reachable_seeds
+
+    design = Design(looks=3, max_seeds=20, min_margin=1.0)
+    control = proportion(5, 100, low=0.5)
+    assert reachable_seeds(design, 1, 5) == 20 and reachable_seeds(design, 2, 12) == 12
+    assert reachable_seeds(design, 3, 5) == 5
+    on_the_bound = proportion(50, 100, low=0.5)          # the estimate sits on the bound: m = -1
+    assert futile(design, 1, on_the_bound, control, 5)
+    assert stop_reason(design, 1, on_the_bound, control, 5, None) == "futile"
+    assert not futile(design, 1, proportion(60, 100, low=0.5), control, 5)
+    assert not futile(design, 1, proportion(95, 100, low=0.5), control, 5)   # decided: nothing pending
+    assert stop_reason(design, 1, proportion(95, 100, low=0.5), on_the_bound, 5, None) == "futile"   # the control
 
 
 def test_decided_with_margin_and_seeds_needed():
@@ -89,6 +116,28 @@ def test_a_scale_at_a_later_look_doubles_every_seed_count_and_keeps_the_earlier_
     assert later.seed_range(2).blocks == ((1000, 1001), (1002, 1003), (1004, 1005, 1006, 1007))
     with pytest.raises(InvalidArgumentError):
         scale.at_look(0)
+
+
+def test_a_first_look_runs_its_share_of_the_seeds_never_fewer_than_three():
+    from sgdcheck.scale import first_look_seeds, get_scale
+
+    assert [first_look_seeds(n, 0.5) for n in (1, 2, 3, 4, 5, 6, 10, 20)] == [1, 2, 3, 3, 3, 3, 5, 10]
+    assert first_look_seeds(5, 1.0) == 5 and first_look_seeds(7, 0.5) == 4      # halves round up
+    scale = get_scale("smoke").with_first_share(0.5)
+    assert scale.seeds == (0, 1, 2) and scale.seed_range(10) == tuple(range(5))
+    assert scale.at_look(2).seeds.blocks == ((0, 1, 2), (3, 4, 5))
+    assert scale.at_look(3).seed_range(10).blocks == (tuple(range(5)), tuple(range(5, 10)), tuple(range(10, 20)))
+    assert get_scale("smoke").seeds == tuple(range(5))                          # the fixed design: all of them
+    with pytest.raises(InvalidArgumentError):
+        get_scale("smoke").with_first_share(0)
+    with pytest.raises(InvalidArgumentError):
+        Design(first_share=1.5)
+
+
+def test_the_scales_first_shares_and_a_claims_own():
+    assert design_for("smoke").seed_share == 0.5 and design_for("paper").seed_share == 1.0
+    assert design_for("smoke", first_share=0.8).seed_share == 0.8
+    assert design_for("smoke", sequential=False).seed_share == 1.0
 
 
 def test_every_interval_of_the_rules_is_built_at_the_looks_level():

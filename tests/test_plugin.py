@@ -295,7 +295,12 @@ SEQUENTIAL = ("--seed-design", "sequential")
 
 
 def test_sequential_design_looks_again_with_twice_the_seeds(pytester):
-    result, entry = _looks(pytester, *SEQUENTIAL)
+    result, entry = _looks(pytester, *SEQUENTIAL)      # the first look: half the claim's 5 seeds, at least 3
+    result.assert_outcomes(failed=1)                   # 72/120 at the looks' level is still undecided
+    assert [look["seeds"] for look in entry["looks"]] == [3, 6, 12]
+    assert entry["measured"] == {"seeds": 12, "blocks": 3} and sorted(entry["seeds"]) == list(range(12))
+    assert entry["design"]["first_share"] == 0.5 and entry["design"]["futility"] == pytest.approx(0.1)
+    result, entry = _looks(pytester, *SEQUENTIAL, declared="FIRST_LOOK = 1.0")
     result.assert_outcomes(passed=1)
     assert [look["seeds"] for look in entry["looks"]] == [5, 10, 20]
     assert entry["measured"] == {"seeds": 20, "blocks": 3} and sorted(entry["seeds"]) == list(range(20))
@@ -312,11 +317,21 @@ def test_fixed_design_and_caps(pytester):
     result.assert_outcomes(failed=1)                   # 30/50 at 95% is undecided: ClaimInconclusive
     assert [look["seeds"] for look in entry["looks"]] == [5] and entry["design"]["stop"] == "fixed design"
     assert entry["decision"]["interval"]["confidence"] == 0.95
-    result, entry = _looks(pytester, *SEQUENTIAL, "--max-seeds", "10")
+    result, entry = _looks(pytester, *SEQUENTIAL, "--max-seeds", "10", declared="FIRST_LOOK = 1.0")
     assert [look["seeds"] for look in entry["looks"]] == [5, 10] and entry["design"]["stop"] == "cap"
-    result, entry = _looks(pytester, *SEQUENTIAL, declared="LOOKS = {'smoke': 2}\nMAX_SEEDS = 40")
+    result, entry = _looks(pytester, *SEQUENTIAL, declared="LOOKS = {'smoke': 2}\nMAX_SEEDS = 40\nFIRST_LOOK = 1")
     assert [look["seeds"] for look in entry["looks"]] == [5, 10] and entry["design"]["stop"] == "last look"
     assert entry["design"]["level"] == pytest.approx(1 - 0.05 / 2)
+
+
+def test_a_claim_on_its_bound_stops_for_futility_at_the_first_look(pytester):
+    pytester.makepyfile(test_thin=SEQUENTIAL_CLAIM.format(declared="").replace("6 * n, 10 * n", "5 * n, 10 * n"))
+    result = pytester.runpytest_subprocess("--report-dir", "out", *SEQUENTIAL)
+    result.assert_outcomes(failed=1)                   # inconclusive: ClaimInconclusive
+    entry = json.loads((pytester.path / "out" / "latest.json").read_text())["claims"]["demo2020.thin"]
+    case, = entry["cases"]
+    assert [look["seeds"] for look in case["looks"]] == [3] and case["design"]["stop"] == "futile"
+    assert "stopped for futility" in (pytester.path / "out" / "latest.md").read_text()
 
 
 @pytest.mark.parametrize("options", [(*SEQUENTIAL, "--max-seeds", "0"), (*SEQUENTIAL, "--min-margin", "-1"),

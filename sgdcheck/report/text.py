@@ -126,7 +126,7 @@ def looks_text(entry: dict, briefs: list[dict] | None = None) -> str:
     if not briefs:
         return "—"
     def one(b):
-        cap = " cap" if b["stop"] in ("cap", "last look") else ""
+        cap = {"cap": " cap", "last look": " cap", "futile": " futile"}.get(b["stop"], "")
         return f"{b['seeds']} (look {b['look']}/{b['planned']}{cap})"
     texts = [one(b) for b in briefs]
     if len(set(texts)) == 1:
@@ -155,9 +155,11 @@ def design_lines(entry: dict) -> list[str]:
             text += f", each look at {level:.2%} for a rule asked for 95%"
         if design.get("min_margin") is not None:
             text += f", minimum margin {design['min_margin']:g} hw, cap {design.get('max_seeds')} seeds"
+            if design.get("futility") is not None:
+                text += f", futility below {design['futility']:.0%} conditional power"
         if design.get("seeds_needed"):
             text += f"; about {design['seeds_needed']} seeds would decide with the minimum margin (from the measured spread)"
-        elif design.get("stop") in ("cap", "last look") and case.get("verdict") == INCONCLUSIVE:
+        elif design.get("stop") in ("cap", "last look", "futile") and case.get("verdict") == INCONCLUSIVE:
             text += "; the estimate sits on the undecided side: no number of seeds is implied"
         lines.append(text)
     return lines
