@@ -90,6 +90,11 @@ class Evidence:
             self._node.user_properties.append((PROPERTY_KEY, json.dumps(payload)))
         self.concluded = True
         self.verdict, self.control, self.seeds = verdict, control, list(seeds)
+        if verdict.verdict == INCONCLUSIVE and control.verdict == INCONCLUSIVE:
+            # neither decided: the seeds resolve neither the claim nor its rival, which says nothing against
+            # the control; a control that replicated (the rival holds) fails below whatever the claim says
+            raise ClaimInconclusive(claim.id, INCONCLUSIVE, f"{verdict.reason}; the negative control "
+                                                            f"'{control_statement}' is undecided too: {control.reason}")
         if control.verdict != REFUTED:
             raise NegativeControlFailed(claim.id, control.verdict,
                                         f"negative control '{control_statement}' was not refuted: {control.reason}")
