@@ -38,7 +38,8 @@ def _extension(scale, device):
     setup = fashion_fnn(scale, device, n=scale.pick(smoke=500, full=1000, paper=1000))
     n = setup.config.n
     batches = scale.pick(smoke=(n, 50, 10), full=(n, 100, 25, 10), paper=(n, 100, 25, 10, 4))
-    seeds = scale.seed_range(5 + scale.pick(smoke=1, full=3, paper=5))[5:]
+    past_diagram = scale.seed_offset + len(scale.seed_range(5))     # the diagram's seeds at this look, then these
+    seeds = replace(scale, seed_offset=past_diagram).seed_range(scale.pick(smoke=1, full=3, paper=5))
     pairs = scale.pick(smoke=PAIRS["smoke"], full=PAIRS["full"])
     jobs = []
     for batch in batches:

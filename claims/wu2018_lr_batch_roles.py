@@ -173,9 +173,11 @@ def _fnn(scale, device, evidence):
     ratio_batch = int(large * SMALL_LR / DIAGRAM_LR)
     eta_pair, batch_pair = ((SMALL_LR, large), (DIAGRAM_LR, large)), ((DIAGRAM_LR, large), (DIAGRAM_LR, 10))
     ratio_pair = ((SMALL_LR, ratio_batch), (DIAGRAM_LR, large))
-    expected = 5 * 4
-    trained = precondition(all(len(settings.get(s, {})) >= 4 for s in {*eta_pair, *batch_pair, *ratio_pair}),
-                           f"at least 4 of 5 seeds converged in every setting ({len(ok)} of {expected} minima)")
+    seeds = len(scale.seed_range(5))          # 5 under fixed seeds; a sequential design's look runs its own share
+    expected = seeds * 4
+    trained = precondition(all(len(settings.get(s, {})) >= seeds - 1 for s in {*eta_pair, *batch_pair, *ratio_pair}),
+                           f"at least {seeds - 1} of {seeds} seeds converged in every setting ({len(ok)} of {expected} "
+                           f"minima)")
     if trained is not None:
         evidence.conclude(CLAIM, trained, seeds=scale.seed_range(5), case="fnn",
                           negative_control=("eta/B alone sets the sharpness (Jastrzebski et al. 2017)", trained))
