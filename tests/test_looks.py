@@ -86,6 +86,8 @@ def test_a_hopeless_look_stops_for_futility_and_a_promising_one_goes_on():
     on_the_bound = proportion(50, 100, low=0.5)          # the estimate sits on the bound: m = -1
     assert futile(design, 1, on_the_bound, control, 5)
     assert stop_reason(design, 1, on_the_bound, control, 5, None) == "futile"
+    assert futile(design, 1, on_the_bound, control, 3)
+    assert stop_reason(design, 1, on_the_bound, control, 3, None) is None      # 3 seeds: too few to judge by
     assert not futile(design, 1, proportion(60, 100, low=0.5), control, 5)
     assert not futile(design, 1, proportion(95, 100, low=0.5), control, 5)   # decided: nothing pending
     assert stop_reason(design, 1, proportion(95, 100, low=0.5), on_the_bound, 5, None) == "futile"   # the control
