@@ -191,42 +191,51 @@ def _pair(model, main, other, x, y, start, total):
 
 @functools.lru_cache(maxsize=2)
 def _measure(scale, device):
-    """The experiment, computed once per code (sgdcheck.measurement_cache): both parts, and later sessions, read it."""
-    return cached_measurement(_experiment, scale, device)
+    """The experiment, computed once per code and seed (sgdcheck.measurement_cache): both parts, later looks and
+    later sessions read it."""
+    return _experiment(scale, device)
 
 
-def _experiment(scale, device, code):
-    """Per seed: a main GD run, its branches and an independently initialised run, each to T steps."""
+def _experiment(scale, device):
+    """Per seed (_seed_experiment): a main GD run, its branches and an independently initialised run, each to T
+    steps; the first seed's trajectories for the figure."""
     base = replace(label_runs(scale, device)[0], optimizer="gd", batch_size=None)
     configs = [replace(base, seed=seed) for seed in scale.seed_range(SEEDS)]
-    total, times, marks = _schedule(scale)
-    rows, trajectories = [], {}
-    for config in configs:
-        x, y = training_data(config)
-        model = initial_model(config)
-        generator = torch.Generator().manual_seed(config.seed)
-        main, diverged = _gd(model, _detached(model), x, y, config.lr, 0, marks)
-        other = initial_model(replace(config, seed=config.seed + INDEPENDENT))
-        independent, other_diverged = _gd(model, _detached(other), x, y, config.lr, 0, [0, total])
-        row = {"seed": config.seed, "diverged": diverged or other_diverged, "branches": {}}
-        if not row["diverged"]:
-            row["independent"] = _pair(model, main, independent, x, y, total, total)
-        for time, size in _branches(times):
-            if diverged:
-                break
-            branch, branch_diverged = _gd(model, _perturbed(main[time], size, generator), x, y, config.lr, time,
-                                          marks)
-            row["diverged"] |= branch_diverged
-            if not branch_diverged:
-                row["branches"][f"{time}:{size}"] = _pair(model, main, branch, x, y, time, total)
-            if config is configs[0] and size == LARGE and time in (times[0], times[-1]):
-                trajectories[f"branch at step {time}, {size:g} S"] = branch
+    schedule = _schedule(scale)
+    measured = [cached_measurement(_seed_experiment, config, schedule, config is configs[0]) for config in configs]
+    return [c.seed for c in configs], [row for row, _ in measured], schedule, measured[0][1]
+
+
+def _seed_experiment(config, schedule, with_trajectories: bool, code: str = ""):
+    """One seed's row, and its trajectories (the main run and two branches) when asked for. Cached per seed
+    (`code`: the measurement cache's fingerprint of this file), so a later look of the sequential design measures
+    only its new seeds."""
+    total, times, marks = schedule
+    trajectories = {}
+    x, y = training_data(config)
+    model = initial_model(config)
+    generator = torch.Generator().manual_seed(config.seed)
+    main, diverged = _gd(model, _detached(model), x, y, config.lr, 0, marks)
+    other = initial_model(replace(config, seed=config.seed + INDEPENDENT))
+    independent, other_diverged = _gd(model, _detached(other), x, y, config.lr, 0, [0, total])
+    row = {"seed": config.seed, "diverged": diverged or other_diverged, "branches": {}}
+    if not row["diverged"]:
+        row["independent"] = _pair(model, main, independent, x, y, total, total)
+    for time, size in _branches(times):
+        if diverged:
+            break
+        branch, branch_diverged = _gd(model, _perturbed(main[time], size, generator), x, y, config.lr, time, marks)
+        row["diverged"] |= branch_diverged
+        if not branch_diverged:
+            row["branches"][f"{time}:{size}"] = _pair(model, main, branch, x, y, time, total)
+        if with_trajectories and size == LARGE and time in (times[0], times[-1]):
+            trajectories[f"branch at step {time}, {size:g} S"] = branch
+    if with_trajectories:
         trajectories.setdefault("main", main)
-        pairs = ([row["independent"]] if "independent" in row else []) + list(row["branches"].values())
-        # the training errors at the end of the main run and of every run compared with it
-        row["end_errors"] = [pairs[0]["end_errors"][0]] + [p["end_errors"][1] for p in pairs] if pairs else []
-        rows.append(row)
-    return [c.seed for c in configs], rows, (total, times, marks), trajectories
+    pairs = ([row["independent"]] if "independent" in row else []) + list(row["branches"].values())
+    # the training errors at the end of the main run and of every run compared with it
+    row["end_errors"] = [pairs[0]["end_errors"][0]] + [p["end_errors"][1] for p in pairs] if pairs else []
+    return row, trajectories
 
 
 def _label(times, time, size):

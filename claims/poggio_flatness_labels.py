@@ -13,6 +13,7 @@ from sgdcheck import Claim, Deviation, Quote, Source, Threshold, combine, effect
 from sgdcheck.losses import mse_loss
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.geometry import flatness_radius
+from sgdcheck.measurement_cache import cached_measurement
 from sgdcheck.runs import cached_run, initial_model, trained_model, training_data
 from sgdcheck.run_sets import labelled_runs
 from sgdcheck.setups import label_runs
@@ -102,15 +103,19 @@ def relative_eps(config) -> float:
     return EPS / CROSS_ENTROPY_AT_START * start
 
 
+def _radius(record, config, layer, eps, code: str = "") -> float:
+    """One run's flatness radius (NaN where the run did not reach its goal). Cached per run (`code`: the measurement
+    cache's fingerprint of this file), so a later look of the sequential design measures only its new seeds."""
+    if not record.ok:
+        return float("nan")
+    x, y = training_data(config)
+    return float(flatness_radius(trained_model(record, config), x, y, mse_loss, eps=eps, directions=DIRECTIONS,
+                                 layer=layer, seed=config.seed))
+
+
 def _radii(scale, device, fraction, layer, eps=EPS):
-    out = []
-    for config in label_runs(scale, device, fraction):
-        record = cached_run(config)
-        x, y = training_data(config)
-        ok = record.ok
-        out.append(float(flatness_radius(trained_model(record, config), x, y, mse_loss, eps=eps, directions=DIRECTIONS,
-                                         layer=layer, seed=config.seed)) if ok else np.nan)
-    return out
+    return [cached_measurement(_radius, cached_run(config), config, layer, eps)
+            for config in label_runs(scale, device, fraction)]
 
 
 def planned_runs(scale, device):

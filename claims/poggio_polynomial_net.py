@@ -18,6 +18,7 @@ from sgdcheck import (Claim, Deviation, Quote, Source, Threshold, at_most, combi
                       precondition, shown)
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.losses import mse_loss
+from sgdcheck.measurement_cache import cached_measurement
 from sgdcheck.optim import GD
 from sgdcheck.polynomials import ChebyshevActivation, minimax_relu
 from sgdcheck.runs import initial_model, training_data
@@ -174,6 +175,37 @@ def _trained(model, config, x, y, test, budget):
     return None, float("nan"), model
 
 
+def _seed_row(config, budget: int, code: str = "") -> dict:
+    """One seed: the ReLU net and its polynomial and linear swaps, each trained by the step rule, their curves.
+    Cached per seed (`code`: the measurement cache's fingerprint of this file), so a later look of the sequential
+    design trains only its new seeds."""
+    x, y = training_data(config)
+    test = held_out(config)
+    relu = initial_model(config)
+    relu_curve, relu_lr, relu_trained = _trained(relu, config, x, y, test, budget)
+    radius = MARGIN * max(_preactivation_radius(relu, x), _preactivation_radius(relu_trained, x))
+    fit = minimax_relu(DEGREE, radius)
+    row = {"seed": config.seed, "radius": radius, "minimax_error": fit.max_error,
+           "relu": {"lr": relu_lr, "curve": relu_curve}}
+    for name, activation in (("minimax", ChebyshevActivation(fit)), ("linear", torch.nn.Identity())):
+        curve, lr, _ = _trained(_swapped(relu, activation), config, x, y, test, budget)
+        row[name] = {"lr": lr, "curve": curve}
+    return row
+
+
+def _configs(scale, device, network):
+    """One run configuration per seed: the label runs' FashionMNIST FNN, or the paper's conv net."""
+    base = label_runs(scale, device)[0]
+    if network == "conv":
+        base = replace(base, model="conv", model_options=CONV, width_scale=scale.pick(smoke=0.25, full=0.5, paper=1.0))
+    return [replace(base, seed=seed) for seed in scale.seed_range(SEEDS[network])]
+
+
+def _rows(scale, device, network, budget):
+    """_seed_row of every seed."""
+    return [cached_measurement(_seed_row, config, budget) for config in _configs(scale, device, network)]
+
+
 def planned_runs(scale, device):
     return []
 
@@ -205,24 +237,7 @@ def test_polynomial_net(network, scale, device, evidence):
         pytest.skip(CONV_AT_SMOKE)
     evidence.device = device
     budget = scale.pick(smoke=4000, full=8000, paper=50000)
-    base = label_runs(scale, device)[0]
-    if network == "conv":
-        base = replace(base, model="conv", model_options=CONV, width_scale=scale.pick(smoke=0.25, full=0.5, paper=1.0))
-    configs = [replace(base, seed=seed) for seed in scale.seed_range(SEEDS[network])]
-    rows = []
-    for config in configs:
-        x, y = training_data(config)
-        test = held_out(config)
-        relu = initial_model(config)
-        relu_curve, relu_lr, relu_trained = _trained(relu, config, x, y, test, budget)
-        radius = MARGIN * max(_preactivation_radius(relu, x), _preactivation_radius(relu_trained, x))
-        fit = minimax_relu(DEGREE, radius)
-        row = {"seed": config.seed, "radius": radius, "minimax_error": fit.max_error,
-               "relu": {"lr": relu_lr, "curve": relu_curve}}
-        for name, activation in (("minimax", ChebyshevActivation(fit)), ("linear", torch.nn.Identity())):
-            curve, lr, _ = _trained(_swapped(relu, activation), config, x, y, test, budget)
-            row[name] = {"lr": lr, "curve": curve}
-        rows.append(row)
+    rows = _rows(scale, device, network, budget)
     trained = precondition(all(r[k]["curve"] is not None for r in rows for k in NETS),
                            "some step of the grid trains each net without diverging")
 

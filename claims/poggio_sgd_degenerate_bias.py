@@ -279,29 +279,31 @@ def planned_runs(scale, device):
     return [Ensemble(config, scale.seed_range(NET_SEEDS), (NET_LR,)) for config in _network_configs(scale, device).values()]
 
 
-def _flat_shares(scale, device, code):
-    """Per optimizer and seed: the share of the Hessian spectrum within FLAT x lambda_max of zero (NaN where the
-    run did not reach its goal), lambda_max, and the quadrature's per-probe shares."""
-    out = {}
-    for name, config in _network_configs(scale, device).items():
+def _flat_share(record, config, code: str = "") -> dict:
+    """One run: the share of the Hessian spectrum within FLAT x lambda_max of zero (NaN where the run did not reach
+    its goal), lambda_max, and the quadrature's per-probe shares. Cached per run (`code`: the measurement cache's
+    fingerprint of this file), so a later look of the sequential design measures only its new seeds."""
+    row = {"seed": record.seed, "ok": bool(record.ok), "share": float("nan"), "largest": float("nan")}
+    if record.ok:
         x, y = training_data(config)
-        rows = []
-        for record in cached_ensemble(config, scale.seed_range(NET_SEEDS), [NET_LR]):
-            row = {"seed": record.seed, "ok": bool(record.ok), "share": float("nan"), "largest": float("nan")}
-            if record.ok:
-                density = hessian_spectral_density(trained_model(record, config), x, y, mse_loss, probes=PROBES,
-                                                   steps=LANCZOS_STEPS, chunk_size=len(x), seed=record.seed)
-                masses = density.masses_below(FLAT * density.largest)
-                row.update(share=float(masses.mean()), largest=density.largest, probes=masses.tolist(),
-                           dim=density.dim, nodes=density.nodes.tolist(), weights=density.weights.tolist())
-            rows.append(row)
-        out[name] = rows
-    return out
+        density = hessian_spectral_density(trained_model(record, config), x, y, mse_loss, probes=PROBES,
+                                           steps=LANCZOS_STEPS, chunk_size=len(x), seed=record.seed)
+        masses = density.masses_below(FLAT * density.largest)
+        row.update(share=float(masses.mean()), largest=density.largest, probes=masses.tolist(),
+                   dim=density.dim, nodes=density.nodes.tolist(), weights=density.weights.tolist())
+    return row
+
+
+def _flat_shares(scale, device):
+    """_flat_share of every run, per optimizer."""
+    return {name: [cached_measurement(_flat_share, record, config)
+                   for record in cached_ensemble(config, scale.seed_range(NET_SEEDS), [NET_LR])]
+            for name, config in _network_configs(scale, device).items()}
 
 
 def _network(scale, device, evidence):
     evidence.device = device
-    shares = cached_measurement(_flat_shares, scale, device)
+    shares = _flat_shares(scale, device)
     reached = precondition(all(r["ok"] for rows in shares.values() for r in rows),
                            "every GD and SGD run reached its loss goal without diverging")
     by_seed = {name: {r["seed"]: r["share"] for r in rows} for name, rows in shares.items()}

@@ -152,38 +152,38 @@ def _first_passage_time(landscape, temperature: float, start: float, edge: float
                  / temperature)
 
 
-def _network_escapes(scale, device, code: str) -> list[dict]:
-    """Per seed: the GD minimum (eta = 0.5) polished to loss 1e-4; SGD (eta = 0.5, B = 4) from it, with the step at
+def _network_escape(record, member, window: int, polish_steps: int, code: str = "") -> dict:
+    """One seed: its GD minimum (eta = 0.5) polished to loss 1e-4; SGD (eta = 0.5, B = 4) from it, with the step at
     which it leaves and the step at which it is back at the loss goal (sgdcheck.escape); and CHAINS frozen-noise
     chains from the same point for BUDGET x that seed's leaving step, or SGD's window if longer
-    (sgdcheck.frozen_noise)."""
+    (sgdcheck.frozen_noise). Cached per minimum (`code`: the measurement cache's fingerprint of this file), so a
+    later look of the sequential design measures only its new seeds."""
+    if not record.ok:
+        return {"seed": record.seed, "minimum": False}
+    x, y = training_data(member)
+    start, polish = polished(trained_model(record, member), x, y, NET_LR, POLISH_GOAL, max_steps=polish_steps)
+    probe = escape_probe(start, x, y, NET_LR, NET_BATCH, window, loss_goal=member.loss_goal, budget=10 * window,
+                         burst_factor=LEAVE, burst_steps=BURST_STEPS, seed=record.seed, sampling=THEORY_SAMPLING)
+    horizon = max(BUDGET * (probe.leave_step or window), window)
+    frozen = frozen_noise_escape(start, x, y, NET_LR, NET_BATCH, horizon, chains=CHAINS,
+                                 seed=10_000 + 100 * record.seed, burst_factor=LEAVE, burst_steps=BURST_STEPS)
+    return {"seed": record.seed, "minimum": True, "polished": polish.converged, "start_loss": polish.loss,
+            "polish_steps": polish.steps, "left": probe.left, "leave_step": probe.leave_step,
+            "peak_step": probe.peak_step, "return_step": probe.return_step, "burst": probe.burst,
+            "diverged": probe.diverged, "history": probe.history, "frozen_steps": horizon,
+            "frozen_leave_steps": list(frozen.leave_steps), "frozen_bursts": list(frozen.bursts),
+            "frozen_steps_above": list(frozen.steps_above), "frozen_noise_power": frozen.noise_power,
+            "frozen_start_loss": frozen.start_loss, "frozen_history": list(frozen.history)}
+
+
+def _network_escapes(scale, device) -> list[dict]:
+    """_network_escape for each of the scale's network seeds, from the GD minima of wu2018.gd-sharpness."""
     job, = gd_minima(scale, device, lrs=(NET_LR,))
-    x, y = training_data(job.config)
     window = scale.pick(smoke=1500, full=2000, paper=5000)
-    rows = []
-    for record, member in zip(compute(job), job.members()):
-        if record.seed not in _network_seeds(scale):
-            continue
-        if not record.ok:
-            rows.append({"seed": record.seed, "minimum": False})
-            continue
-        start, polish = polished(trained_model(record, member), x, y, NET_LR, POLISH_GOAL,
-                                 max_steps=scale.pick(smoke=20000, full=40000, paper=40000))
-        probe = escape_probe(start, x, y, NET_LR, NET_BATCH, window, loss_goal=job.config.loss_goal,
-                             budget=10 * window, burst_factor=LEAVE, burst_steps=BURST_STEPS, seed=record.seed,
-                             sampling=THEORY_SAMPLING)
-        horizon = max(BUDGET * (probe.leave_step or window), window)
-        frozen = frozen_noise_escape(start, x, y, NET_LR, NET_BATCH, horizon, chains=CHAINS,
-                                     seed=10_000 + 100 * record.seed, burst_factor=LEAVE, burst_steps=BURST_STEPS)
-        rows.append({"seed": record.seed, "minimum": True, "polished": polish.converged, "start_loss": polish.loss,
-                     "polish_steps": polish.steps, "left": probe.left, "leave_step": probe.leave_step,
-                     "peak_step": probe.peak_step, "return_step": probe.return_step, "burst": probe.burst,
-                     "diverged": probe.diverged, "history": probe.history, "frozen_steps": horizon,
-                     "frozen_leave_steps": list(frozen.leave_steps), "frozen_bursts": list(frozen.bursts),
-                     "frozen_steps_above": list(frozen.steps_above),
-                     "frozen_noise_power": frozen.noise_power,
-                     "frozen_start_loss": frozen.start_loss, "frozen_history": list(frozen.history)})
-    return rows
+    polish_steps = scale.pick(smoke=20000, full=40000, paper=40000)
+    seeds = _network_seeds(scale)
+    return [cached_measurement(_network_escape, record, member, window, polish_steps)
+            for record, member in zip(compute(job), job.members()) if record.seed in seeds]
 
 
 def _network_seeds(scale):
@@ -192,7 +192,7 @@ def _network_seeds(scale):
 
 def _network(scale, device, evidence):
     evidence.device = device
-    rows = cached_measurement(_network_escapes, scale, device)
+    rows = _network_escapes(scale, device)
     seeds = [r["seed"] for r in rows]
     started = precondition(bool(rows) and all(r["minimum"] and r["polished"] for r in rows),
                            f"every GD run reached its minimum and went on to loss {POLISH_GOAL:g}")
