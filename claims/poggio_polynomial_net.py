@@ -281,5 +281,5 @@ def test_polynomial_net(network, scale, device, evidence):
         panel("test accuracy", "step", "accuracy", [series("line", quarters, [p[1] for p in c], n, marker="o")
                                                     for n, c in curves.items()]),
     ]))
-    evidence.conclude(CLAIM, verdict, seeds=[c.seed for c in configs], case=NETWORKS[network],
+    evidence.conclude(CLAIM, verdict, seeds=[r["seed"] for r in rows], case=NETWORKS[network],
                       negative_control=("the polynomial net generalises no better than a linear network", control))

@@ -151,7 +151,7 @@ def _jobs(scale, device) -> list[tuple[str, Ensemble]]:
                                  max_steps=budget * (2 if extra else 1), corrupt_extra=extra,
                                  data_seed=0 if extra else None)
                 seeds = scale.seed_range(SEEDS)
-                jobs += [(name, Ensemble(config, seeds[i:i + BLOCK], (lr,))) for i in range(0, SEEDS, BLOCK)]
+                jobs += [(name, Ensemble(config, seeds[i:i + BLOCK], (lr,))) for i in range(0, len(seeds), BLOCK)]
     return jobs
 
 

@@ -7,12 +7,14 @@ controller) and then passes only if the claim replicated and its negative contro
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 from .claim import Claim
 from .errors import ClaimInconclusive, ClaimRefuted, InvalidArgumentError, NegativeControlFailed
 from .jsonable import jsonable
 from .quantity import non_numeric
+from .scale import SCALE_NAMES
 from .stats import INCONCLUSIVE, REFUTED, REPLICATED, Verdict
 
 PROPERTY_KEY = "sgdcheck.evidence"
@@ -26,6 +28,8 @@ class Evidence:
         self.findings: list[str] = []
         self.figures: dict[str, dict] = {}
         marker = node.get_closest_marker("xfail") if node is not None else None
+        if marker is not None and scale.name not in marker.kwargs.get("scales", (scale.name,)):
+            marker = None                    # known at other scales only (see known_refutation)
         expected = marker.kwargs.get("raises") if marker else None
         reason = marker.kwargs.get("reason", "") if marker else None
         self.known_refutation = reason if expected is ClaimRefuted else None
@@ -62,14 +66,15 @@ class Evidence:
         if self.concluded:
             raise InvalidArgumentError(f"{claim.id}: conclude() was called twice in one test")
         control_statement, control = negative_control
+        entry = withheld(verdict, control_statement, control)
         from .runs import served_commits       # not at import: the plugin loads this module in every session
         from .sampling import used as used_samplings
         payload = {
             **claim.describe(),
             "case": case,
-            "verdict": verdict.verdict,
-            "reason": verdict.reason,
-            "decision": jsonable(verdict.as_dict()),
+            "verdict": entry.verdict,
+            "reason": entry.reason,
+            "decision": jsonable(entry.as_dict()),
             "measured": self.measured,
             "details": self.details,
             "findings": self.findings,
@@ -90,11 +95,10 @@ class Evidence:
             self._node.user_properties.append((PROPERTY_KEY, json.dumps(payload)))
         self.concluded = True
         self.verdict, self.control, self.seeds = verdict, control, list(seeds)
-        if verdict.verdict == INCONCLUSIVE and control.verdict == INCONCLUSIVE:
-            # neither decided: the seeds resolve neither the claim nor its rival, which says nothing against
-            # the control; a control that replicated (the rival holds) fails below whatever the claim says
-            raise ClaimInconclusive(claim.id, INCONCLUSIVE, f"{verdict.reason}; the negative control "
-                                                            f"'{control_statement}' is undecided too: {control.reason}")
+        if control.verdict == INCONCLUSIVE:
+            # the seeds do not separate the claim from its rival, which says nothing against the control (a
+            # control that replicated, the rival holding, fails below whatever the claim says)
+            raise ClaimInconclusive(claim.id, INCONCLUSIVE, entry.reason)
         if control.verdict != REFUTED:
             raise NegativeControlFailed(claim.id, control.verdict,
                                         f"negative control '{control_statement}' was not refuted: {control.reason}")
@@ -106,26 +110,54 @@ class Evidence:
         return verdict
 
 
-def known_refutation(reason: str):
+def withheld(verdict: Verdict, control_statement: str, control: Verdict) -> Verdict:
+    """The verdict an entry reports: the claim's own, unless its negative control is undecided. A claim decided
+    while its rival's prediction is neither excluded nor confirmed is inconclusive: the seeds do not yet tell the
+    claim from the rival (a decided effect that may be smaller than the smallest that counts, say). Its margin is
+    then the control's, how far that interval must move to decide; the claim's decision stays among its parts."""
+    if control.verdict != INCONCLUSIVE:
+        return verdict
+    if verdict.verdict == INCONCLUSIVE:
+        return replace(verdict, reason=f"{verdict.reason}; the negative control '{control_statement}' is undecided "
+                                       f"too: {control.reason}")
+    return Verdict(INCONCLUSIVE, f"the claim alone was {verdict.verdict} ({verdict.reason}), but its negative control "
+                                 f"'{control_statement}' is undecided ({control.reason}): the seeds do not yet tell "
+                                 f"the claim from its rival",
+                   rule="negative control undecided", what=control.what, interval=control.interval,
+                   predicted=control.predicted, margin=control.margin, margin_halfwidths=control.margin_halfwidths,
+                   parts=(verdict,), level=control.level)
+
+
+def _known(outcome, reason: str, scales, what: str):
+    import pytest
+
+    if not reason.strip():
+        raise InvalidArgumentError(f"a known {what} must say why")
+    if scales is None:
+        return pytest.mark.xfail(raises=outcome, strict=True, reason=reason)
+    scales = tuple(scales)
+    unknown = [name for name in scales if name not in SCALE_NAMES]
+    if not scales or unknown:
+        raise InvalidArgumentError(f"a known {what} names scales among {SCALE_NAMES}, got {scales!r}")
+    # pytest evaluates the condition (the --scale option) per test; `scales` tells the evidence the same
+    return pytest.mark.xfail(f"config.getoption('scale') in {scales!r}", raises=outcome, strict=True,
+                             reason=f"at {' and '.join(scales)} scale: {reason}", scales=scales)
+
+
+def known_refutation(reason: str, scales=None):
     """Mark a claim the evidence contradicts: a strict xfail on ClaimRefuted only, so the suite stays
     green while the evidence says 'refuted' and fails the day it says anything else (replicated,
-    inconclusive, or a negative control that was not refuted)."""
-    import pytest
-
-    if not reason.strip():
-        raise InvalidArgumentError("a known refutation must say why")
-    return pytest.mark.xfail(raises=ClaimRefuted, strict=True, reason=reason)
+    inconclusive, or a negative control that was not refuted). `scales` limits the mark to some scales
+    (a claim refuted at smoke size that runs, unmarked, at full)."""
+    return _known(ClaimRefuted, reason, scales, "refutation")
 
 
-def known_inconclusive(reason: str):
+def known_inconclusive(reason: str, scales=None):
     """Mark a claim the evidence at this scale cannot decide (an effect smaller than the seeds' spread): a
     strict xfail on ClaimInconclusive only, so the suite stays green while the evidence says
-    'inconclusive' and fails the day it decides either way."""
-    import pytest
-
-    if not reason.strip():
-        raise InvalidArgumentError("a known inconclusive claim must say why")
-    return pytest.mark.xfail(raises=ClaimInconclusive, strict=True, reason=reason)
+    'inconclusive' and fails the day it decides either way. `scales` limits the mark to some scales (an
+    effect that smoke's seeds cannot resolve and full's can)."""
+    return _known(ClaimInconclusive, reason, scales, "inconclusive claim")
 
 
 def read_payload(user_properties) -> dict | None:

@@ -10,10 +10,14 @@ warning).
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import inspect
 from pathlib import Path
 from typing import Callable
+
+import joblib
+import torch
 
 from .fingerprint import PACKAGE, VERDICT_ONLY, source_fingerprint
 from .runs import memory
@@ -39,9 +43,42 @@ def code_fingerprint(function: Callable) -> str:
     return digest.hexdigest()[:16]
 
 
+def _holds_tensor(value) -> bool:
+    if isinstance(value, torch.Tensor):
+        return True
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return any(_holds_tensor(getattr(value, f.name)) for f in dataclasses.fields(value))
+    if isinstance(value, dict):
+        return any(_holds_tensor(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_holds_tensor(v) for v in value)
+    return False
+
+
+def _as_arrays(value):
+    """The value with every tensor as a numpy array, dataclasses as (name, fields): what joblib hashes by content
+    (a tensor's pickle carries its storage's identity, so equal tensors hash apart)."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu().numpy()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return (type(value).__qualname__, {f.name: _as_arrays(getattr(value, f.name)) for f in dataclasses.fields(value)})
+    if isinstance(value, dict):
+        return {k: _as_arrays(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_as_arrays(v) for v in value)
+    return value
+
+
 def cached_measurement(function: Callable, *args, location=None, **kwargs):
     """function(*args, code=..., **kwargs) through the run cache's joblib store. `function` must take a keyword
-    `code` (the fingerprint, part of the key) and return something picklable; its arguments must be too."""
-    if "code" not in inspect.signature(function).parameters:
+    `code` (the fingerprint, part of the key) and return something picklable; its arguments must be too. Arguments
+    that hold tensors (a run record, say) are keyed by their content: the same run read again hits the entry."""
+    signature = inspect.signature(function)
+    if "code" not in signature.parameters:
         raise TypeError(f"{function.__qualname__} must take a keyword 'code' to be cached as a measurement")
-    return memory(location).cache(function)(*args, code=code_fingerprint(function), **kwargs)
+    bound = signature.bind_partial(*args, **kwargs).arguments
+    heavy = sorted(name for name, value in bound.items() if _holds_tensor(value))
+    code = code_fingerprint(function)
+    if heavy:
+        code += "-" + joblib.hash({name: _as_arrays(bound[name]) for name in heavy})
+    return memory(location).cache(function, ignore=heavy)(*args, code=code, **kwargs)

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+import torch
 
 from sgdcheck.runs import RunRecord
 from sgdcheck.scale import SCALES
@@ -28,8 +29,9 @@ def own_cache(tmp_path, monkeypatch):
 
 
 def _record(seed):
-    return RunRecord(config={"seed": seed, "lr": 0.5}, params={}, steps=1, loss=1e-3, converged=True,
-                     diverged=False, history=[])
+    """A run record as a cache read returns it: its own tensors each time (equal content, another storage)."""
+    return RunRecord(config={"seed": seed, "lr": 0.5}, params={"w": torch.full((3,), float(seed))}, steps=1,
+                     loss=1e-3, converged=True, diverged=False, history=[])
 
 
 class _Minima:

@@ -2,9 +2,11 @@ import importlib.util
 import sys
 
 import pytest
+import torch
 
 from sgdcheck import measurement_cache
 from sgdcheck.fingerprint import source_fingerprint
+from sgdcheck.runs import RunRecord
 
 MODULE = '''
 from sgdcheck.stats import mean_interval
@@ -15,6 +17,10 @@ CALLS = []
 def measured(n, code):
     CALLS.append(n)
     return {"n": n, "squares": [k * k for k in range(n)]}
+
+def measured_run(record, scale, code):
+    CALLS.append(record.seed)
+    return float(sum(v.sum() for v in record.params.values())) * scale
 '''
 
 
@@ -80,3 +86,21 @@ def test_editing_the_verdict_rules_keeps_the_measurement(claim_module, monkeypat
 def test_a_function_without_a_code_keyword_is_refused(tmp_path):
     with pytest.raises(TypeError, match="keyword 'code'"):
         measurement_cache.cached_measurement(lambda n: n, 1, location=tmp_path)
+
+
+def _record(seed, weights):
+    return RunRecord(config={"seed": seed}, params={"w": weights}, steps=1, loss=0.0, converged=True, diverged=False,
+                     history=[])
+
+
+def test_a_run_record_is_keyed_by_its_content_not_its_storage(claim_module, tmp_path):
+    _, module = claim_module
+    store = tmp_path / "cache"
+    ensemble = torch.arange(6.0).reshape(2, 3)            # an ensemble's records are views of one storage
+    first = measurement_cache.cached_measurement(module.measured_run, _record(0, ensemble[0]), 2.0, location=store)
+    again = measurement_cache.cached_measurement(module.measured_run, _record(0, ensemble[0].clone()), scale=2.0,
+                                                 location=store)
+    assert first == again == 6.0 and module.CALLS == [0]
+    measurement_cache.cached_measurement(module.measured_run, _record(0, ensemble[1].clone()), 2.0, location=store)
+    measurement_cache.cached_measurement(module.measured_run, _record(0, ensemble[0]), 3.0, location=store)
+    assert module.CALLS == [0, 0, 0]                      # other weights, another argument: computed again

@@ -46,6 +46,16 @@ def test_known_refutation_is_a_strict_xfail_on_refuted_only(pytester):
     result.assert_outcomes(failed=1)
 
 
+def test_a_known_refutation_limited_to_a_scale_is_expected_there_only(pytester):
+    _claim(pytester, "small", main=False, marker='@known_refutation("too few seeds", scales=("smoke",))')
+    pytester.runpytest_subprocess("--report-dir", "out").assert_outcomes(xfailed=1)
+    entry = json.loads((pytester.path / "out" / "latest.json").read_text())["claims"]["demo2020.small"]
+    assert entry["known_refutation"] == "at smoke scale: too few seeds"
+    pytester.runpytest_subprocess("--report-dir", "out", "--scale", "full").assert_outcomes(failed=1)
+    entry = json.loads((pytester.path / "out" / "latest.json").read_text())["claims"]["demo2020.small"]
+    assert entry["verdict"] == "refuted" and entry["known_refutation"] is None
+
+
 def test_refuted_claim_without_marker_fails(pytester):
     _claim(pytester, "wrong", main=False)
     pytester.runpytest_subprocess("--no-report").assert_outcomes(failed=1)
@@ -322,6 +332,17 @@ def test_fixed_design_and_caps(pytester):
     result, entry = _looks(pytester, *SEQUENTIAL, declared="LOOKS = {'smoke': 2}\nMAX_SEEDS = 40\nFIRST_LOOK = 1")
     assert [look["seeds"] for look in entry["looks"]] == [5, 10] and entry["design"]["stop"] == "last look"
     assert entry["design"]["level"] == pytest.approx(1 - 0.05 / 2)
+
+
+def test_a_claim_decided_before_its_control_is_inconclusive_with_the_seeds_the_control_needs(pytester):
+    clear = SEQUENTIAL_CLAIM.format(declared="FIRST_LOOK = 1.0").replace("6 * n, 10 * n", "9 * n, 10 * n")
+    pytester.makepyfile(test_thin=clear.replace('holds(False, "control")', "proportion(47 * n, 100 * n, low=0.5)"))
+    result = pytester.runpytest_subprocess("--report-dir", "out", *SEQUENTIAL, "--max-seeds", "10")
+    result.assert_outcomes(failed=1)                   # ClaimInconclusive: the rival is not excluded yet
+    case, = json.loads((pytester.path / "out" / "latest.json").read_text())["claims"]["demo2020.thin"]["cases"]
+    assert [(look["verdict"], look["control"]) for look in case["looks"]] == [("replicated", "inconclusive")] * 2
+    assert case["verdict"] == "inconclusive" and "do not yet tell the claim from its rival" in case["reason"]
+    assert case["design"]["stop"] == "cap" and case["design"]["seeds_needed"] > 10
 
 
 def test_a_claim_on_its_bound_stops_for_futility_once_it_has_five_seeds(pytester):
