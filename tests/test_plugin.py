@@ -63,11 +63,12 @@ def test_refuted_claim_without_marker_fails(pytester):
 
 def test_scale_option_and_strict_markers(pytester):
     _claim(pytester, "scaled")
-    pytester.runpytest_subprocess("--scale", "full", "--report-dir", "out").assert_outcomes(passed=1)
+    fixed = ("--seed-design", "fixed")
+    pytester.runpytest_subprocess("--scale", "full", *fixed, "--report-dir", "out").assert_outcomes(passed=1)
     data = json.loads((pytester.path / "out" / "latest.json").read_text())
     assert data["claims"]["demo2020.scaled"]["scale"] == "full"
     assert data["claims"]["demo2020.scaled"]["seeds"] == list(range(10))
-    pytester.runpytest_subprocess("--scale", "full", "--seed-offset", "100", "--report-dir", "out").assert_outcomes(passed=1)
+    pytester.runpytest_subprocess("--scale", "full", *fixed, "--seed-offset", "100", "--report-dir", "out").assert_outcomes(passed=1)
     data = json.loads((pytester.path / "out" / "latest.json").read_text())
     entry = data["claims"]["demo2020.scaled"]
     assert entry["seeds"] == list(range(10)) and entry["measured"]["first_seed"] == 0     # the entry stays
@@ -323,7 +324,9 @@ def test_sequential_design_looks_again_with_twice_the_seeds(pytester):
 
 
 def test_fixed_design_and_caps(pytester):
-    result, entry = _looks(pytester)                   # fixed seeds: the default
+    result, entry = _looks(pytester)                   # the default: the sequential design
+    assert [look["seeds"] for look in entry["looks"]] == [3, 6, 12] and entry["design"]["rule"].startswith("sequential")
+    result, entry = _looks(pytester, "--seed-design", "fixed")
     result.assert_outcomes(failed=1)                   # 30/50 at 95% is undecided: ClaimInconclusive
     assert [look["seeds"] for look in entry["looks"]] == [5] and entry["design"]["stop"] == "fixed design"
     assert entry["decision"]["interval"]["confidence"] == 0.95
@@ -357,7 +360,7 @@ def test_a_claim_on_its_bound_stops_for_futility_once_it_has_five_seeds(pytester
 
 
 @pytest.mark.parametrize("options", [(*SEQUENTIAL, "--max-seeds", "0"), (*SEQUENTIAL, "--min-margin", "-1"),
-                                     (*SEQUENTIAL, "--min-margin", "nan"), ("--max-seeds", "10"),
+                                     (*SEQUENTIAL, "--min-margin", "nan"), ("--seed-design", "fixed", "--max-seeds", "10"),
                                      ("--seed-design", "fixed", "--min-margin", "1"), ("--seed-design", "adaptive")])
 def test_design_options_are_checked_before_anything_runs(pytester, options):
     pytester.makepyfile(test_thin=SEQUENTIAL_CLAIM.format(declared=""))
