@@ -64,7 +64,8 @@ def pytest_addoption(parser):
                     help="where networks train: auto picks cuda when available")
     group.addoption("--report-dir", default=OPTIONS["report_dir"],
                     help="where latest.json / latest.md / figures go (default: reports/ for smoke, "
-                         "reports/<scale>/ otherwise, under the rootdir)")
+                         "reports/<scale>/ otherwise, under pytest's rootdir when a configuration file sets it, else "
+                         "under the folder pytest runs in)")
     group.addoption("--no-report", action="store_true", help="write no report files")
     group.addoption("--executor", choices=EXECUTORS, default=OPTIONS["executor"],
                     help="train the runs the selected claims declare (planned_runs) before they run: serial (no, "
@@ -83,6 +84,9 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     for name, text in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
+    # torch's forward-mode AD (the engine's Hessian-vector products) loads its decompositions through
+    # torch.jit.script, which warns on every first use; the warning is torch's, not the claim's
+    config.addinivalue_line("filterwarnings", "ignore:`torch.jit.script` is deprecated:FutureWarning")
     config.stash[STASH] = {"payloads": [], "active": False}
     config.pluginmanager.register(EvidenceCollector(config), "sgdcheck-evidence-collector")
     _check_options(config)
@@ -457,8 +461,25 @@ def _report_dir(config) -> Path | None:
     if chosen:
         return Path(chosen)
     scale = config.getoption("--scale")
-    root = Path(config.rootpath) / "reports"
+    root = _project_root(config) / "reports"
     return root if scale == "smoke" else root / scale
+
+
+def _project_root(config) -> Path:
+    """The folder whose reports/ a session writes: pytest's rootdir when a configuration file fixed it (this
+    repository's pyproject.toml, a project's pytest.ini), else the folder that holds the claim modules named on the
+    command line (their common folder; the folder pytest runs in when none is named). Without a configuration file
+    pytest's rootdir is the common ancestor of the arguments and the folder it runs in, which for
+    `pytest newuser/test_claim.py` run from /tmp is /tmp, not the user's project."""
+    if config.inipath is not None:
+        return Path(config.rootpath)
+    start = Path(config.invocation_params.dir)
+    folders = []
+    for arg in config.args:
+        path = start / arg.split("::")[0]
+        if path.exists():
+            folders.append(path if path.is_dir() else path.parent)
+    return Path(os.path.commonpath([str(f.resolve()) for f in folders])) if folders else start
 
 
 class EvidenceCollector:
@@ -488,7 +509,7 @@ class EvidenceCollector:
             return
         header = results.run_header(config.getoption("--scale"),
                                     _device_label(resolve_device(config.getoption("--device"))),
-                                    Path(config.rootpath), " ".join(["pytest", *sys.argv[1:]]),
+                                    _project_root(config), " ".join(["pytest", *sys.argv[1:]]),
                                     seed_offset=config.getoption("seed_offset"))
         if exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
             try:                                   # an interrupted session: its evidence is kept, not reported

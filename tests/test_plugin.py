@@ -365,3 +365,15 @@ def test_a_claim_on_its_bound_stops_for_futility_once_it_has_five_seeds(pytester
 def test_design_options_are_checked_before_anything_runs(pytester, options):
     pytester.makepyfile(test_thin=SEQUENTIAL_CLAIM.format(declared=""))
     assert pytester.runpytest_subprocess("--no-report", *options).ret == pytest.ExitCode.USAGE_ERROR
+
+
+def test_reports_go_next_to_the_claims_of_a_project_without_a_configuration_file(pytester):
+    project = pytester.mkdir("newuser")
+    (project / "test_own.py").write_text(CLAIM_MODULE.format(name="own", main=True, control=False, marker=""))
+    pytester.runpytest_subprocess("newuser/test_own.py").assert_outcomes(passed=1)   # run from the folder above
+    assert (project / "reports" / "latest.json").is_file() and not (pytester.path / "reports").exists()
+    run = next(iter(json.loads((project / "reports" / "latest.json").read_text())["runs"].values()))
+    assert run["engine_commit"] and run["git_commit"]          # the claims' project and the engine, each named
+    pytester.makeini("[pytest]\n")                              # a configuration file: its folder holds reports/
+    pytester.runpytest_subprocess("newuser/test_own.py").assert_outcomes(passed=1)
+    assert (pytester.path / "reports" / "latest.json").is_file()

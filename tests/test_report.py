@@ -207,6 +207,20 @@ def test_entries_from_runs_of_another_commit_are_named_in_the_header(tmp_path):
     assert "read cached runs computed at `0ldc0mm1t`" in (tmp_path / "latest.md").read_text()
 
 
+def test_runs_are_compared_with_the_engines_commit_not_the_claims_project(tmp_path):
+    """Claims in a project of their own: the runs carry sgdcheck's commit, the header the project's as well."""
+    payload = _payload("a2020.own")
+    header = {**_header(tmp_path), "git_commit": "unknown", "engine_commit": "3ng1n3"}
+    payload["runs_computed_at"] = ["3ng1n3"]
+    report.write(tmp_path, header, [payload])
+    text = (tmp_path / "latest.md").read_text()
+    assert "read cached runs" not in text and "commit `unknown` (sgdcheck `3ng1n3`)" in text
+    assert "(sgdcheck <code>3ng1n3</code>)" in (tmp_path / "index.html").read_text()
+    payload["runs_computed_at"] = ["0ldc0mm1t"]
+    report.write(tmp_path, header, [payload])
+    assert "(run with sgdcheck at `3ng1n3`) read cached runs computed at `0ldc0mm1t`" in (tmp_path / "latest.md").read_text()
+
+
 def test_diff_lists_flips_moves_and_fails_only_on_unexpected_ones(tmp_path, capsys):
     from sgdcheck.stats import at_least
 

@@ -16,7 +16,7 @@ from ..quantity import numbers
 from ..stats import INCONCLUSIVE, REFUTED, REPLICATED
 from .entries import figures, is_known, section, table_rows
 from .markdown import LEGEND, decisions, run_line, totals_line
-from .provenance import foreign_runs
+from .provenance import foreign_runs, other_engine
 from .text import (anchor, decision_text, design_lines, deviation_count, deviation_lines, headline, looks_text,
                    margin_text, plain, quote_text, sampling_text, short, threshold_lines)
 
@@ -110,11 +110,16 @@ def _md_inline(text: str) -> str:
     return "".join(out)
 
 
+def _engine_html(run: dict) -> str:
+    engine = other_engine(run)
+    return f" (sgdcheck <code>{escape(engine)}</code>)" if engine else ""
+
+
 def _foreign_notes(report: dict) -> list[str]:
     found = foreign_runs(report)
     if not found:
         return []
-    items = "".join(f"<li><code>{escape(cid)}</code> (run at <code>{escape(commit)}</code>) read runs computed at "
+    items = "".join(f"<li><code>{escape(cid)}</code> (run with sgdcheck at <code>{escape(commit)}</code>) read runs computed at "
                     + ", ".join(f"<code>{escape(x)}</code>" for x in other) + "</li>" for cid, commit, other in found)
     return [f"<details class=run><summary>{len(found)} entries read training runs computed at another commit "
             f"(the run cache is keyed on the training code)</summary><ul>{items}</ul></details>"]
@@ -183,7 +188,7 @@ def _section(c: dict, run: dict, trend: list[dict]) -> str:
     control = c["negative_control"]
     parts.append(f"<br><b>Negative control:</b> {escape(control['statement'])}: {_verdict(control['verdict'])} "
                  f"({escape(control['reason'])})<br><b>Run:</b> <code>{escape(run['run_id'])}</code> "
-                 f"{escape(run['date'])}, commit <code>{escape(str(run['git_commit']))}</code>, scale "
+                 f"{escape(run['date'])}, commit <code>{escape(str(run['git_commit']))}</code>{_engine_html(run)}, scale "
                  f"{escape(c['scale'])}, seeds {escape(str(c['seeds']))}, device {escape(c['device'])}, "
                  f"{c['duration_s']:.1f} s" + (f"<br><b>Minibatches:</b> {escape(sampling_text(c))}" if c.get("sampling") else "")
                  + "".join(f"<br><b>Seeds:</b> {escape(line)}" for line in design_lines(c))

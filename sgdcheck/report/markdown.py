@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .entries import figures, is_known, table_rows
-from .provenance import foreign_runs
+from .provenance import foreign_runs, other_engine
 from .text import (VERDICT_MARK, anchor, decision_text, design_lines, deviation_count, deviation_lines, headline,
                    looks_text, margin_text, plain, quote_text, sampling_text, seed_checks_text, short, threshold_lines)
 
@@ -17,9 +17,14 @@ LEGEND = ("Verdicts are computed from the measurements by `sgdcheck.stats`; each
           "K the planned looks).")
 
 
+def _engine_md(run: dict) -> str:
+    engine = other_engine(run)
+    return f" (sgdcheck `{engine}`)" if engine else ""
+
+
 def run_line(run: dict) -> str:
     return (f"Latest run `{run['run_id']}` on {run['date']}: scale **{run['scale']}**, "
-            f"device {run['device']}, commit `{run['git_commit']}`; Python {run['python']}, "
+            f"device {run['device']}, commit `{run['git_commit']}`{_engine_md(run)}; Python {run['python']}, "
             f"torch {run['torch']}, numpy {run['numpy']}, scipy {run['scipy']}, "
             f"hypothesis {run['hypothesis']}; {run['platform']}.")
 
@@ -106,7 +111,7 @@ def _cell(value, limit: int) -> str:
 
 
 def _provenance_notes(report: dict) -> list[str]:
-    notes = [f"- `{cid}` (run at `{commit}`) read cached runs computed at " + ", ".join(f"`{x}`" for x in other)
+    notes = [f"- `{cid}` (run with sgdcheck at `{commit}`) read cached runs computed at " + ", ".join(f"`{x}`" for x in other)
              for cid, commit, other in foreign_runs(report)]
     if not notes:
         return []
