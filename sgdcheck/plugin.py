@@ -65,7 +65,7 @@ def pytest_addoption(parser):
     group.addoption("--report-dir", default=OPTIONS["report_dir"],
                     help="where latest.json / latest.md / figures go (default: reports/ for smoke, "
                          "reports/<scale>/ otherwise, under pytest's rootdir when a configuration file sets it, else "
-                         "under the folder pytest runs in)")
+                         "under the folder of the claim modules named on the command line)")
     group.addoption("--no-report", action="store_true", help="write no report files")
     group.addoption("--executor", choices=EXECUTORS, default=OPTIONS["executor"],
                     help="train the runs the selected claims declare (planned_runs) before they run: serial (no, "
