@@ -30,3 +30,29 @@ def test_points_group_by_batch_and_draw():
     spec = diagram_figure(diagram)
     assert [s["label"] for s in spec["panels"][0]["series"]] == ["GD", "SGD B=10"]
     assert spec["panels"][0]["vlines"][0][0] == 4.0
+
+
+def _seeds_only(scale_name, seed_offset, seed_blocks, device, code):
+    from sgdcheck.scale import Seeds
+
+    seeds = Seeds(seed_offset, seed_blocks)
+    return {"seeds": list(seeds), "blocks": [list(b) for b in seeds.blocks]}
+
+
+def test_each_look_of_a_sequential_design_gets_its_own_seeds(tmp_path, monkeypatch):
+    """The cached diagram is keyed by the live scale: a later look adds seeds instead of rereading the first
+    look's diagram (the scale is not rebuilt from its name)."""
+    import sgdcheck.stability_diagram as module
+    from sgdcheck.scale import get_scale
+
+    monkeypatch.setattr(module, "_stability_diagram", _seeds_only)
+    smoke = get_scale("smoke")
+    first = module.stability_diagram(smoke, location=tmp_path)["seeds"]
+    second = module.stability_diagram(smoke.at_look(2), location=tmp_path)["seeds"]
+    halved = module.stability_diagram(smoke.with_first_share(0.5).at_look(2), location=tmp_path)["seeds"]
+    other = module.stability_diagram(get_scale("smoke", 1000), location=tmp_path)["seeds"]
+    assert first == list(range(5)) and second == list(range(10))
+    assert halved == list(range(6))          # first look round(2.5) = 3 seeds (never fewer than 3), then 3 more
+    assert module.stability_diagram(smoke.with_first_share(0.5).at_look(2), location=tmp_path)["blocks"] == [
+        [0, 1, 2], [3, 4, 5]]                # trained block by block: look 2 reuses look 1's runs
+    assert other == list(range(1000, 1005))
