@@ -12,6 +12,7 @@ at the end).
 """
 from __future__ import annotations
 
+import json
 import math
 import os
 import sys
@@ -87,7 +88,7 @@ def pytest_configure(config):
     # torch's forward-mode AD (the engine's Hessian-vector products) loads its decompositions through
     # torch.jit.script, which warns on every first use; the warning is torch's, not the claim's
     config.addinivalue_line("filterwarnings", "ignore:`torch.jit.script` is deprecated:FutureWarning")
-    config.stash[STASH] = {"payloads": [], "active": False}
+    config.stash[STASH] = {"payloads": [], "skipped": {}, "active": False}
     config.pluginmanager.register(EvidenceCollector(config), "sgdcheck-evidence-collector")
     _check_options(config)
     if any(config.getoption(name) != default for name, default in OPTIONS.items()):
@@ -405,6 +406,9 @@ def pytest_runtest_call(item):
             result = yield
         except OUTCOMES as error:
             outcome = error
+        except pytest.skip.Exception as skip:
+            _note_not_run(item, skip)
+            raise
         while True:
             evidence = item.funcargs["evidence"]
             if not evidence.concluded:
@@ -431,6 +435,17 @@ def pytest_runtest_call(item):
     if outcome is not None:
         raise outcome
     return result
+
+
+NOT_RUN_KEY = "sgdcheck.not-run"
+
+
+def _note_not_run(item, skip) -> None:
+    """A claim test that skipped itself (a scale the claim does not run at) says so on its report, so that the
+    report drops the claim's entry from an older run instead of showing it as this run's."""
+    claim = getattr(getattr(item, "module", None), "CLAIM", None)
+    if claim is not None:
+        item.user_properties.append((NOT_RUN_KEY, json.dumps({"claim": claim.id, "reason": str(skip.msg)})))
 
 
 def _attach_looks(item, design, history: list, stop: str) -> None:
@@ -491,6 +506,11 @@ class EvidenceCollector:
     def pytest_runtest_logreport(self, report):
         if report.when != "call":
             return
+        if report.skipped and not hasattr(report, "wasxfail"):        # an expected outcome reports as skipped too
+            for key, value in getattr(report, "user_properties", ()):
+                if key == NOT_RUN_KEY:
+                    skipped = json.loads(value)
+                    self.config.stash[STASH]["skipped"][skipped["claim"]] = skipped["reason"]
         payload = read_payload(getattr(report, "user_properties", ()))
         if payload is not None:
             payload["duration_s"] = round(report.duration, 3)
@@ -502,7 +522,7 @@ class EvidenceCollector:
             return  # xdist worker: the controller writes the report
         state = config.stash[STASH]
         state["written"] = None
-        if not state["payloads"]:
+        if not state["payloads"] and not state["skipped"]:
             return
         folder = _report_dir(config)
         if folder is None:
@@ -522,7 +542,7 @@ class EvidenceCollector:
                 state["error"] = f"no report written: the session ended with {exitstatus!r}; {error}"
             return
         try:
-            state["written"] = results.write(folder, header, state["payloads"])
+            state["written"] = results.write(folder, header, state["payloads"], state["skipped"])
         except (ReportError, OSError) as error:
             state["error"] = f"{error}" if str(error).startswith("no report written") else f"no report written: {error}"
             session.exitstatus = pytest.ExitCode.TESTS_FAILED      # the run's evidence did not reach its report

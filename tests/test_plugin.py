@@ -377,3 +377,41 @@ def test_reports_go_next_to_the_claims_of_a_project_without_a_configuration_file
     pytester.makeini("[pytest]\n")                              # a configuration file: its folder holds reports/
     pytester.runpytest_subprocess("newuser/test_own.py").assert_outcomes(passed=1)
     assert (pytester.path / "reports" / "latest.json").is_file()
+
+
+SKIPPING_MODULE = '''
+import os
+import pytest
+from sgdcheck import Claim, Quote, Source
+from sgdcheck.stats import holds
+
+CLAIM = Claim(id="demo2020.later", source=Source("Demo 2020", "Eq. 1"), quote=Quote("it holds", "Eq. 1"),
+              statement="later")
+
+def test_claim(scale, evidence):
+    if os.environ.get("DEMO_SKIP"):
+        pytest.skip("runs from full scale on")
+    evidence.conclude(CLAIM, holds(True, "main"), seeds=scale.seeds, negative_control=("wrong", holds(False, "c")))
+'''
+
+
+def test_a_claim_that_skips_itself_at_a_scale_leaves_the_report_with_its_reason(pytester, monkeypatch):
+    """An entry kept from an older run would read as this run's evidence at this scale under the current code."""
+    pytester.makepyfile(test_later=SKIPPING_MODULE)
+    _claim(pytester, "kept")
+    pytester.runpytest_subprocess("--report-dir", "out").assert_outcomes(passed=2)
+    pytester.runpytest_subprocess("--report-dir", "out", "--seed-offset", "1000").assert_outcomes(passed=2)
+    monkeypatch.setenv("DEMO_SKIP", "1")
+    pytester.runpytest_subprocess("--report-dir", "out", "--seed-offset", "1000").assert_outcomes(passed=1, skipped=1)
+    data = json.loads((pytester.path / "out" / "latest.json").read_text())
+    assert data["claims"]["demo2020.later"]["seed_checks"] == [] and not data["not_run"]   # on other seeds: the check
+    pytester.runpytest_subprocess("--report-dir", "out", "test_later.py").assert_outcomes(skipped=1)
+    data = json.loads((pytester.path / "out" / "latest.json").read_text())
+    assert set(data["claims"]) == {"demo2020.kept"}
+    assert data["not_run"]["demo2020.later"]["reason"] == "runs from full scale on"
+    assert "- **demo2020.later**: runs from full scale on" in (pytester.path / "out" / "latest.md").read_text()
+    assert "not run at this scale" in (pytester.path / "out" / "index.html").read_text()
+    monkeypatch.delenv("DEMO_SKIP")
+    pytester.runpytest_subprocess("--report-dir", "out").assert_outcomes(passed=2)
+    data = json.loads((pytester.path / "out" / "latest.json").read_text())
+    assert "demo2020.later" in data["claims"] and not data["not_run"]

@@ -469,3 +469,15 @@ def test_reports_say_what_the_seed_design_took_and_the_diff_calls_it_information
     entry = json.loads((new / "latest.json").read_text())["claims"]["a2020.seq"]
     assert entry["seed_checks"][0]["looks"][0]["seeds"] == 10
     assert "10 (look 2/3) seeds" in (new / "latest.md").read_text()
+
+
+def test_diff_lists_a_claim_no_longer_run_at_the_scale_as_information(tmp_path, capsys):
+    old, new = tmp_path / "old", tmp_path / "new"
+    report.write(old, _header(tmp_path), [_payload("a2020.one"), _payload("a2020.two")])
+    report.write(new, _header(tmp_path), [_payload("a2020.one")], {"a2020.two": "runs from full scale on"})
+    assert "a2020.two" not in report.load(new / "latest.json")["claims"]
+    assert cli.main(["diff", str(old), str(new)]) == 0
+    out = capsys.readouterr().out
+    assert "1 no longer run at this scale" in out and "- `a2020.two`: runs from full scale on" in out
+    report.write(new, _header(tmp_path), [_payload("a2020.one")])          # a run that did not touch it
+    assert report.load(new / "latest.json")["not_run"]["a2020.two"]["reason"] == "runs from full scale on"

@@ -7,7 +7,8 @@ deciding estimate moved outside the other run's interval, and, as information, e
 seed design needed another number of seeds (a claim growing harder to decide). A change is *unexpected* unless the new verdict
 is the outcome its known marker declares (a known refutation that came out refuted); a negative control
 that stops being refuted, a claim that is gone, and a seed check that stops agreeing are always
-unexpected. The exit status is 1 when anything unexpected changed, so a nightly job can fail on it; the
+unexpected; a claim whose own module no longer runs it at this scale (NEW names it and the reason under
+*not run*) is listed as information, not as gone. The exit status is 1 when anything unexpected changed, so a nightly job can fail on it; the
 Markdown is fit for a CI job summary.
 """
 from __future__ import annotations
@@ -30,6 +31,7 @@ class ReportDiff:
     checks: list[dict] = field(default_factory=list)          # a seed check changed, appeared or went
     moved: list[dict] = field(default_factory=list)           # deciding estimate left the other interval
     seeds: list[dict] = field(default_factory=list)           # the seeds a case needed changed (information)
+    not_run: dict[str, str] = field(default_factory=dict)     # claims the new report says were not run (information)
 
     @property
     def unexpected(self) -> list[dict]:
@@ -48,8 +50,11 @@ def _report(path) -> dict:
 
 
 def compare_reports(old: dict, new: dict) -> ReportDiff:
+    not_run = new.get("not_run") or {}
+    missing = set(old["claims"]) - set(new["claims"])
     diff = ReportDiff(added=sorted(set(new["claims"]) - set(old["claims"])),
-                      gone=sorted(set(old["claims"]) - set(new["claims"])))
+                      gone=sorted(missing - set(not_run)),
+                      not_run={cid: not_run[cid]["reason"] for cid in sorted(missing & set(not_run))})
     for claim_id in sorted(set(old["claims"]) & set(new["claims"])):
         before, after = old["claims"][claim_id], new["claims"][claim_id]
         control_before, control_after = before["negative_control"]["verdict"], after["negative_control"]["verdict"]
@@ -134,7 +139,8 @@ def _check_text(state) -> str:
 
 def markdown(diff: ReportDiff, old_name: str, new_name: str) -> str:
     lines = [f"## sgdcheck: {old_name} → {new_name}", ""]
-    if not (diff.added or diff.gone or diff.flips or diff.cases or diff.checks or diff.moved or diff.seeds):
+    if not (diff.added or diff.gone or diff.flips or diff.cases or diff.checks or diff.moved or diff.seeds
+            or diff.not_run):
         return "\n".join(lines + ["No verdict changed; no deciding estimate left its interval.", ""])
     unexpected = diff.unexpected
     lines.append(f"**{len(unexpected)} unexpected verdict change(s)**, "
@@ -142,7 +148,7 @@ def markdown(diff: ReportDiff, old_name: str, new_name: str) -> str:
                  f"{len(diff.moved)} estimate(s) moved beyond their intervals, {len(diff.seeds)} case(s) needed "
                  f"other seeds, {len(diff.added)} claim(s) added, "
                  f"{len(diff.gone)} gone" + (" (**a claim that is gone fails the comparison**)" if diff.gone else "")
-                 + ".")
+                 + (f", {len(diff.not_run)} no longer run at this scale" if diff.not_run else "") + ".")
     lines.append("")
     if diff.flips:
         lines += ["| claim | verdict | negative control | margin | expected |", "|---|---|---|---|---|"]
@@ -182,6 +188,9 @@ def markdown(diff: ReportDiff, old_name: str, new_name: str) -> str:
     for label, ids in (("Added", diff.added), ("Gone", diff.gone)):
         if ids:
             lines += [f"{label}: " + ", ".join(f"`{i}`" for i in ids), ""]
+    if diff.not_run:
+        lines += ["Not run at this scale now (its module's reason; the old entry left the report):", "",
+                  *[f"- `{cid}`: {why}" for cid, why in diff.not_run.items()], ""]
     return "\n".join(lines)
 
 

@@ -81,7 +81,8 @@ def dashboard(report: dict, history: list[dict], skipped: int = 0) -> str:
         f"<p class=run>{_md_inline(run_line(report['runs'][report['latest_run']]))}</p>",
         f"<p class=run>{escape(totals_line(report))}. {len(history)} run(s) in the history"
         f"{f' ({skipped} unreadable line(s) skipped)' if skipped else ''}.</p>",
-        f"<p class=legend>{_md_inline(_legend())}</p>", *_foreign_notes(report), "</header>", "<main>",
+        f"<p class=legend>{_md_inline(_legend())}</p>", *_foreign_notes(report), *_not_run_notes(report), "</header>",
+        "<main>",
         _filters(claims), _table(claims, trends),
         *[_section(c, report["runs"][c["run_id"]], trends.get(c["id"], [])) for c in claims],
         "</main>",
@@ -123,6 +124,15 @@ def _foreign_notes(report: dict) -> list[str]:
                     + ", ".join(f"<code>{escape(x)}</code>" for x in other) + "</li>" for cid, commit, other in found)
     return [f"<details class=run><summary>{len(found)} entries read training runs computed at another commit "
             f"(the run cache is keyed on the training code)</summary><ul>{items}</ul></details>"]
+
+
+def _not_run_notes(report: dict) -> list[str]:
+    not_run = report.get("not_run") or {}
+    if not not_run:
+        return []
+    items = "".join(f"<li><code>{escape(cid)}</code>: {escape(why['reason'])}</li>" for cid, why in not_run.items())
+    return [f"<details class=run><summary>{len(not_run)} claim(s) not run at this scale</summary><ul>{items}</ul>"
+            f"</details>"]
 
 
 def _filters(claims: list[dict]) -> str:

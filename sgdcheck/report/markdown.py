@@ -53,10 +53,20 @@ def markdown(report: dict) -> str:
             f"{VERDICT_MARK[c['negative_control']['verdict']]} | "
             f"{margin_text(c['negative_control'].get('decision'))} | {seed_checks_text(c)} | "
             f"{headline(c, 'measured')} | {headline(c, 'paper')} | {c['duration_s']:.1f} |")
-    lines += ["", totals_line(report), ""]
+    lines += ["", totals_line(report), "", *not_run_lines(report)]
     for c in report["claims"].values():
         lines += _section(c, runs[c["run_id"]])
     return "\n".join(lines)
+
+
+def not_run_lines(report: dict) -> list[str]:
+    """The claims the latest run of their own skipped at this scale, with the claim's reason (no entry stands
+    for them: an older run's would not be this scale's evidence under the current code)."""
+    not_run = report.get("not_run") or {}
+    if not not_run:
+        return []
+    return ["Not run at this scale:", "",
+            *[f"- **{cid}**: {why['reason']} (run `{why['run_id']}`)" for cid, why in not_run.items()], ""]
 
 
 def _section(c: dict, run: dict) -> list[str]:

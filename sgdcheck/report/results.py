@@ -182,21 +182,42 @@ def _merge_claim(main: dict | None, entry: dict, header: dict, runs: dict, check
     return {**{k: v for k, v in kept.items() if k != "seed_checks"}, "seed_checks": agreeing}
 
 
-def _assembled(claims: dict, runs: dict, latest_run: str) -> dict:
+def _assembled(claims: dict, runs: dict, latest_run: str, not_run: dict | None = None) -> dict:
+    not_run = {cid: why for cid, why in (not_run or {}).items() if cid not in claims}
     used = {c["run_id"] for c in claims.values()} | {k["run_id"] for c in claims.values()
-                                                      for k in c.get("seed_checks", ())}
+                                                      for k in c.get("seed_checks", ())} | \
+        {why["run_id"] for why in not_run.values()} | {latest_run}
     return {"schema": SCHEMA, "latest_run": latest_run, "runs": {k: v for k, v in runs.items() if k in used},
-            "claims": dict(sorted(claims.items()))}
+            "claims": dict(sorted(claims.items())), "not_run": dict(sorted(not_run.items()))}
 
 
-def merge(previous: dict | None, header: dict, entries: dict[str, dict]) -> dict:
+def _retire(claims: dict, not_run: dict, header: dict, skipped: dict[str, str]) -> None:
+    """Claims whose every case this run skipped for a reason of the claim's own (a scale it does not run at):
+    on the scale's own seeds their old entry leaves the report and the reason stands in its place; on other seeds
+    only the seed check of those seeds leaves. An entry kept from an older run would read as this run's evidence."""
+    offset = header.get("seed_offset", 0) or 0
+    for claim_id, reason in skipped.items():
+        if not offset:
+            claims.pop(claim_id, None)
+            not_run[claim_id] = {"reason": reason, "run_id": header["run_id"]}
+        elif claim_id in claims:
+            entry = claims[claim_id]
+            claims[claim_id] = {**entry, "seed_checks": [c for c in entry.get("seed_checks", ())
+                                                         if c["seed_offset"] != offset]}
+
+
+def merge(previous: dict | None, header: dict, entries: dict[str, dict], skipped: dict[str, str] | None = None) \
+        -> dict:
     """This run's entries merged into a report (see _merge_claim); claims not run now keep their entries, each
-    with its own run header."""
+    with its own run header, except those this run skipped for a reason of their own (`skipped`: claim id to
+    reason; see _retire)."""
     claims = dict(previous["claims"]) if previous else {}
     runs = {**(previous["runs"] if previous else {}), header["run_id"]: header}
+    not_run = dict((previous or {}).get("not_run") or {})
+    _retire(claims, not_run, header, {cid: why for cid, why in (skipped or {}).items() if cid not in entries})
     for claim_id, entry in entries.items():
         claims[claim_id] = _merge_claim(claims.get(claim_id), entry, header, runs)
-    return _assembled(claims, runs, header["run_id"])
+    return _assembled(claims, runs, header["run_id"], not_run)
 
 
 def history_record(entry: dict) -> dict:
@@ -528,14 +549,15 @@ def _load_for_write(folder: Path, header: dict, entries: dict, line: dict) -> di
                           f"'sgdcheck-report {folder} --merge {kept}' once latest.json is repaired") from None
 
 
-def write(report_dir: Path, header: dict, payloads: list[dict]) -> Written:
-    """Merge this run's evidence into the report folder, all-or-nothing (see the module's docstring). Raises a
-    ReportError that says where this run's evidence was kept when the report could not take it."""
+def write(report_dir: Path, header: dict, payloads: list[dict], skipped: dict[str, str] | None = None) -> Written:
+    """Merge this run's evidence into the report folder, all-or-nothing (see the module's docstring). `skipped`:
+    the claims this run skipped at its scale, with the reason (see merge). Raises a ReportError that says where
+    this run's evidence was kept when the report could not take it."""
     entries = claim_entries(payloads, header["run_id"])
     line = history_line(header, entries)
     with locked(report_dir) as folder:
         previous = _load_for_write(folder, header, entries, line)
-        report = merge(previous, header, entries)
+        report = merge(previous, header, entries, skipped)
         carried = list((previous or {}).get("history_lines") or ())     # lines a cut-short write did not append
         try:
             return publish(folder, report, history=[*carried, line])
@@ -578,7 +600,10 @@ def merge_reports(report_dir: Path, other: Path) -> Written:
                                             checks=entry.get("seed_checks", ()))
         latest_run = theirs["latest_run"] if not ours or theirs["runs"][theirs["latest_run"]]["date"] >= \
             ours["runs"][ours["latest_run"]]["date"] else ours["latest_run"]
-        report = _assembled(claims, runs, latest_run)
+        not_run = {**((ours or {}).get("not_run") or {}), **(theirs.get("not_run") or {})}
+        for claim_id in theirs["claims"]:
+            not_run.pop(claim_id, None)
+        report = _assembled(claims, runs, latest_run, not_run)
         carried = list((ours or {}).get("history_lines") or ())
         try:
             return publish(folder, report, history=[*carried, *their_lines])
