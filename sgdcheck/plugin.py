@@ -31,7 +31,8 @@ from .runs_plan import EXECUTORS, executor_parameters, planned_jobs, train_plann
 from .scale import MAX_SEED_OFFSET, SCALE_NAMES, get_scale
 
 MARKERS = {
-    "gpu": "trains neural networks; at paper scale it needs a GPU (skipped with the reason when none)",
+    "gpu": "trains neural networks; at paper scale it needs a GPU (skipped with the reason when none, unless "
+           "--device cpu asks for the CPU)",
     "slow": "takes more than a minute at smoke scale",
     "property": "property-based test with hypothesis",
 }
@@ -62,7 +63,8 @@ def pytest_addoption(parser):
                     help=f"the margin, in half-widths, that counts as decided under the sequential design (default "
                          f"{MIN_MARGIN:g})")
     group.addoption("--device", choices=("auto", "cpu", "cuda"), default=OPTIONS["device"],
-                    help="where networks train: auto picks cuda when available")
+                    help="where networks train: auto picks cuda when available (at paper scale, auto skips the "
+                         "network claims without a GPU; cpu runs them on the CPU)")
     group.addoption("--report-dir", default=OPTIONS["report_dir"],
                     help="where latest.json / latest.md / figures go (default: reports/ for smoke, "
                          "reports/<scale>/ otherwise, under pytest's rootdir when a configuration file sets it, else "
@@ -252,10 +254,13 @@ def _activate(config):
 
 def _check_storage(config):
     """The run cache and the report folder must be writable before any claim trains."""
-    from .runs import check_cache_dir
+    from .runs import cache_dir, check_cache_dir
 
     try:
-        check_cache_dir()
+        new = not cache_dir().exists()
+        created = check_cache_dir()
+        if new:                        # said once, in the terminal summary of the session that created it
+            config.stash[STASH]["cache_created"] = created
     except SgdcheckError as error:
         raise pytest.UsageError(str(error)) from None
     folder = _report_dir(config)
@@ -318,9 +323,13 @@ def _skip_gpu_claims_without_gpu(config, items):
     scale = config.getoption("--scale")
     if scale != "paper":
         return
-    device = resolve_device(config.getoption("--device"))
+    requested = config.getoption("--device")
+    if requested == "cpu":            # asked for by name: the papers' networks train on the CPU, however long
+        return
+    device = resolve_device(requested)
     if device != "cuda":
-        skip = pytest.mark.skip(reason="paper scale trains the papers' networks and needs a GPU; none is visible")
+        skip = pytest.mark.skip(reason="paper scale trains the papers' networks and needs a GPU; none is visible "
+                                       "(--device cpu runs them on the CPU)")
         for item in items:
             if item.get_closest_marker("gpu"):
                 item.add_marker(skip)
@@ -549,6 +558,10 @@ class EvidenceCollector:
 
     def pytest_terminal_summary(self, terminalreporter, exitstatus, config):
         state = config.stash.get(STASH, None)
+        if state and state.get("cache_created"):
+            origin = "SGDCHECK_CACHE" if "SGDCHECK_CACHE" in os.environ else "the default; SGDCHECK_CACHE chooses another"
+            terminalreporter.write_line(f"sgdcheck: created the run cache at {state['cache_created']} ({origin}); "
+                                        f"later sessions read the runs trained here from it")
         if not state or not state["payloads"]:
             return
         rows = results.summary_rows(state["payloads"])

@@ -70,14 +70,17 @@ class Interval:
 
     @property
     def half_width(self) -> float:
+        """Half the interval's width: the unit in which margins are stated."""
         return (self.high - self.low) / 2
 
     @property
     def exact(self) -> bool:
+        """Whether the value is known exactly (confidence 1: a computed number, not a sample's estimate)."""
         return self.confidence >= 1
 
     @property
     def finite(self) -> bool:
+        """Whether the estimate and both ends are finite numbers (a NaN or an infinity decides nothing)."""
         return all(np.isfinite(v) for v in (self.estimate, self.low, self.high))
 
     def at(self, confidence: float) -> "Interval":
@@ -96,6 +99,7 @@ class Interval:
                 f"({self.confidence:.0%} {self.method})")
 
     def as_dict(self) -> dict:
+        """The interval as the report's JSON stores it (the nominal confidence too when a rule widened it)."""
         data = {"estimate": self.estimate, "low": self.low, "high": self.high,
                 "confidence": self.confidence, "method": self.method}
         if self.nominal is not None and self.nominal != self.confidence:
@@ -138,6 +142,7 @@ class Verdict:
             raise InvalidArgumentError(f"verdict must be one of {VERDICTS}, got {self.verdict!r}")
 
     def as_dict(self) -> dict:
+        """The verdict, its reason and the numbers that decided it, as the report's JSON stores them."""
         data = {"verdict": self.verdict, "reason": self.reason}
         if self.rule:
             data["rule"] = self.rule

@@ -415,3 +415,23 @@ def test_a_claim_that_skips_itself_at_a_scale_leaves_the_report_with_its_reason(
     pytester.runpytest_subprocess("--report-dir", "out").assert_outcomes(passed=2)
     data = json.loads((pytester.path / "out" / "latest.json").read_text())
     assert "demo2020.later" in data["claims"] and not data["not_run"]
+
+
+def test_the_run_cache_is_announced_once_when_a_session_creates_it(pytester, monkeypatch, tmp_path):
+    _claim(pytester, "good")
+    monkeypatch.setenv("SGDCHECK_CACHE", str(tmp_path / "fresh" / "runs"))
+    result = pytester.runpytest_subprocess("--no-report")
+    result.stdout.fnmatch_lines([f"*created the run cache at {tmp_path / 'fresh' / 'runs'} (SGDCHECK_CACHE)*"])
+    assert (tmp_path / "fresh" / "runs").is_dir()
+    pytester.runpytest_subprocess("--no-report").stdout.no_fnmatch_line("*created the run cache*")
+
+
+def test_paper_scale_without_a_gpu_skips_network_claims_unless_the_cpu_is_asked_for(pytester):
+    pytester.makepyfile(test_net="import pytest\n@pytest.mark.gpu\ndef test_net():\n    pass\n")
+    import torch
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is visible: auto picks it")
+    result = pytester.runpytest_subprocess("--scale", "paper", "-rs", "--no-report")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["*needs a GPU; none is visible (--device cpu runs them on the CPU)*"])
+    pytester.runpytest_subprocess("--scale", "paper", "--device", "cpu", "--no-report").assert_outcomes(passed=1)
