@@ -481,3 +481,12 @@ def test_diff_lists_a_claim_no_longer_run_at_the_scale_as_information(tmp_path, 
     assert "1 no longer run at this scale" in out and "- `a2020.two`: runs from full scale on" in out
     report.write(new, _header(tmp_path), [_payload("a2020.one")])          # a run that did not touch it
     assert report.load(new / "latest.json")["not_run"]["a2020.two"]["reason"] == "runs from full scale on"
+
+
+def test_a_corrupt_not_run_list_is_a_clear_error(tmp_path):
+    report.write(tmp_path, _header(tmp_path), [_payload("a2020.one")], {"a2020.two": "runs from full scale on"})
+    data = json.loads((tmp_path / "latest.json").read_text())
+    data["not_run"]["a2020.two"] = "a bare string"
+    (tmp_path / "latest.json").write_text(json.dumps(data))
+    with pytest.raises(ReportError, match="'not_run' is not a mapping"):
+        report.load(tmp_path / "latest.json")

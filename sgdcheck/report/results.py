@@ -282,6 +282,10 @@ def shape_problem(data) -> str | None:
         missing = [f for f in RUN_FIELDS if not isinstance(run, dict) or f not in run]
         if missing:
             return f"run {run_id!r} lacks {', '.join(missing)}"
+    not_run = data.get("not_run", {})
+    if not isinstance(not_run, dict) or not all(isinstance(why, dict) and isinstance(why.get("reason"), str)
+                                                 and why.get("run_id") in data["runs"] for why in not_run.values()):
+        return "'not_run' is not a mapping of claim ids to a reason and the run that skipped them"
     for claim_id, entry in data["claims"].items():
         if not isinstance(entry, dict):
             return f"claim {claim_id!r} is a {type(entry).__name__}, not an entry"
