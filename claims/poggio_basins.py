@@ -18,14 +18,12 @@ from torch.nn.utils import parameters_to_vector
 
 from sgdcheck import (Claim, Deviation, Quote, Source, Threshold, at_least, at_most, combine, effect, holds_for_all,
                       known_refutation, precondition, shown)
-from sgdcheck.losses import mse_loss
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.geometry import classical_mds, interpolation_path
 from sgdcheck.measurement_cache import cached_measurement
-from sgdcheck.optim import GD
 from sgdcheck.runs import initial_model, training_data
 from sgdcheck.setups import label_runs
-from sgdcheck.train import train
+from sgdcheck.trajectories import PARAMETERS, track
 
 SMALL, LARGE = 0.01, 0.25      # Fig. 3's perturbation (line 133) and Fig. 4's (line 158), x each layer's weight sd
 KEEPS, WALL = 0.02, 0.10       # training error on the path above its ends: "similar errors" / "raised errors"
@@ -154,18 +152,19 @@ def _perturbed(params, factor, generator):
 
 
 def _gd(model, params, x, y, lr, start, marks):
-    """Full-batch GD from `params` at step `start`, keeping the parameters at every later mark."""
-    model = copy.deepcopy(model)
-    kept, step, diverged = {start: params}, start, False
-    for mark in [m for m in marks if m > start]:
-        model.load_state_dict({**model.state_dict(), **kept[step]})
-        result = train(model, x, y, mse_loss, GD(lr), max_steps=mark - step, eval_every=mark - step)
-        step = mark
-        kept[step] = result.params
-        if result.diverged:
-            diverged = True
-            break
-    return kept, diverged
+    """Full-batch GD from `params` at step `start` to the last mark, keeping the parameters at every later mark: one
+    run whose trajectory records them (sgdcheck.trajectories)."""
+    steps = marks[-1] - start
+    (run,) = track(lambda seed: _loaded(model, params), (0,), (lr,), x, y, at=[m - start for m in marks if m > start], measures=(PARAMETERS,),
+                   max_steps=steps, eval_every=max(steps, 1))
+    kept = {start: params} | {start + s: p for s, p in zip(run.steps, run["parameters"]) if s}
+    return kept, run.result.diverged
+
+
+def _loaded(model, params):
+    copied = copy.deepcopy(model)
+    copied.load_state_dict({**copied.state_dict(), **params})
+    return copied
 
 
 def _error(outputs, targets):

@@ -200,13 +200,13 @@ def test_sgdl_like_sgd(part, scale, device, evidence):
         reached = reached_goal([{"converged": r.converged, "diverged": r.diverged} for _, r in decaying])
         gains = [accuracy(model, test_x, test_y) - accuracy(trained_model(s, b), test_x, test_y)
                  for (model, _), s, b in zip(decaying, sgd, sgd_configs)]
-        verdict = combine([at_least(gains, 0.0, what="test accuracy SGDL (decaying gamma'_t) minus SGD")],
-                          preconditions=[trained, reached])
+        gain = at_least(gains, 0.0, what="test accuracy SGDL (decaying gamma'_t) minus SGD")
+        verdict = combine([gain], preconditions=[trained, reached])
         control = combine([at_most(gains, WORSE, what="test accuracy SGDL (decaying gamma'_t) minus SGD")],
                           preconditions=[trained])
-        evidence.record(validation=shown(np.mean(gains), f"SGDL (decaying gamma'_t) minus SGD: {np.mean(gains):+.2%} "
-                                                         f"test accuracy (per seed: "
-                                                         f"{', '.join(f'{g:+.2%}' for g in gains)})"))
+        evidence.record(validation=shown(gain, "SGDL (decaying gamma'_t) minus SGD: {estimate:+.2%} [{low:+.2%}, "
+                                               "{high:+.2%}] test accuracy (per seed: "
+                                               + ", ".join(f"{g:+.2%}" for g in gains) + ")"))
         evidence.detail(gains=gains, steps_decaying_sgdl=[r.steps for _, r in decaying], decay=DECAY)
         statement = "isotropic noise costs accuracy: SGDL validates at least half a point worse than SGD"
     evidence.conclude(CLAIM, verdict, seeds=[c.seed for c in sgd_configs], case=part,

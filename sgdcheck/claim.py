@@ -68,6 +68,7 @@ class Tolerance:
                 f"Tolerance.confidence must be in [0.5, 1), got {self.confidence!r}")
 
     def as_dict(self) -> dict:
+        """The tolerance's fields as the report's JSON stores them."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
@@ -85,6 +86,7 @@ class Quote:
                 f"Quote needs the source's words and where they stand; got text={self.text!r}, where={self.where!r}")
 
     def as_dict(self) -> dict:
+        """The quote as the report's JSON stores it: the source's words and where they stand."""
         return {"text": self.text, "where": self.where}
 
 
@@ -110,6 +112,7 @@ class Deviation:
                                         f"differs={self.differs!r}, why={self.why!r}")
 
     def as_dict(self) -> dict:
+        """The deviation as the report's JSON stores it: the aspect, how the test differs, and why."""
         return {"aspect": self.aspect, "differs": self.differs, "why": self.why}
 
 
@@ -142,6 +145,7 @@ class Threshold:
                                         f"say on which seeds it was confirmed")
 
     def as_dict(self) -> dict:
+        """The threshold as the report's JSON stores it: what it is, where it comes from, and the reason."""
         return {"what": self.what, "origin": self.origin, "reason": self.reason}
 
 

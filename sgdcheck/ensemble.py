@@ -5,7 +5,8 @@ vmapped over them, each model with its own learning rate and its own seeded batc
 batches `sgdcheck.train.train` would draw for that seed), so an ensemble run equals the sequential
 runs: the same steps, the same divergence rule (sgdcheck.loop.diverged, applied to every step's loss on the
 device, with no look from the host), the same history. A model that diverges is frozen and reported, the
-others go on.
+others go on. At chosen steps a callback sees every model's parameters and may stop some of them
+(sgdcheck.trajectories records quantities along a run this way).
 """
 from __future__ import annotations
 
@@ -27,13 +28,20 @@ CHUNK_STEPS = 32                 # on an accelerator, steps between the host's l
 def train_ensemble(build_model: Callable[[int], torch.nn.Module], seeds: Sequence[int], lrs: Sequence[float],
                    x: torch.Tensor, y: torch.Tensor, loss_fn, *, max_steps: int, batch_size: int | None = None,
                    sampling: str = "reshuffling", loss_goal: float | None = None, eval_every: int = 100,
-                   blowup: float = BLOWUP, chunk_steps: int | None = None) -> list[TrainResult]:
+                   blowup: float = BLOWUP, chunk_steps: int | None = None, checkpoints: Sequence[int] = (),
+                   at_checkpoint: Callable[[int, dict, torch.Tensor], torch.Tensor | None] | None = None
+                   ) -> list[TrainResult]:
     """GD (batch_size None) or SGD for every (seed, lr) pair; results in the order seeds-major.
 
     build_model(seed) must return a fresh model whose initialisation depends only on the seed. On an
     accelerator the host looks at the models' state (all done?) once every `chunk_steps` steps (default
     CHUNK_STEPS; 1 on the CPU) and draws that many batches at once: models that are done are frozen on
-    the device in between, so the results do not depend on the chunk."""
+    the device in between, so the results do not depend on the chunk.
+
+    at_checkpoint(step, params, at) is called once `step` steps are taken, for every step in `checkpoints` (0 is
+    the start): `params` are the stacked parameters of all models, `at` the mask of the models that have taken
+    exactly `step` steps (the others stopped earlier). It may return a mask of models to stop there: they are
+    frozen like a model at its loss goal. Checkpoints change nothing else of a run."""
     pairs = [(seed, lr) for seed in seeds for lr in lrs]
     if not pairs:
         raise InvalidArgumentError("train_ensemble needs at least one seed and one learning rate")
@@ -53,6 +61,14 @@ def train_ensemble(build_model: Callable[[int], torch.nn.Module], seeds: Sequenc
     streams = [] if full else [BatchStream(n, batch_size, sampling, seed) for seed, _ in pairs]
     chunk = chunk_steps or (CHUNK_STEPS if first.device.type != "cpu" else 1)
     queued = torch.empty(0, len(pairs), batch_size, dtype=torch.long, device=x.device)
+    marks = {int(c) for c in checkpoints} if at_checkpoint is not None else set()
+    stopped = torch.zeros(len(pairs), dtype=torch.bool, device=first.device)
+
+    def checkpoint(step, at):
+        nonlocal stopped
+        stop = at_checkpoint(step, params, at)
+        if stop is not None:
+            stopped = stopped | (torch.as_tensor(stop, dtype=torch.bool, device=stopped.device) & at)
 
     def batch_loss(p, b, xb, yb):
         return loss_fn(functional_call(base, (p, b), (xb,)), yb).mean()
@@ -69,6 +85,8 @@ def train_ensemble(build_model: Callable[[int], torch.nn.Module], seeds: Sequenc
     active = finite(current)
     steps = torch.zeros(len(pairs), dtype=torch.long, device=first.device)
     history = [[(0, float(v))] for v in current]
+    if 0 in marks:
+        checkpoint(0, torch.ones_like(stopped))
     for step in range(1, max_steps + 1):
         if full:
             # Full batch: the step's own loss value is the risk at the current parameters, so the
@@ -82,7 +100,7 @@ def train_ensemble(build_model: Callable[[int], torch.nn.Module], seeds: Sequenc
                     for m in range(len(pairs)):
                         if int(steps[m]) == step - 1:
                             history[m].append((step - 1, float(current[m])))
-        done = ~active | (current <= loss_goal if loss_goal is not None else torch.zeros_like(active))
+        done = ~active | stopped | (current <= loss_goal if loss_goal is not None else torch.zeros_like(active))
         if (step - 1) % chunk == 0 and bool(done.all()):        # the host looks once per chunk of steps
             break
         if not full:
@@ -96,6 +114,8 @@ def train_ensemble(build_model: Callable[[int], torch.nn.Module], seeds: Sequenc
             update = rates.view(shape) * grads[k]
             params[k] = torch.where(moving.view(shape), params[k] - update, params[k])
         steps += moving.long()
+        if step in marks:
+            checkpoint(step, moving)
         if not full:
             stepped = moving & finite(values.detach())         # the batch loss at the weights before this step
             active &= ~moving | stepped

@@ -16,6 +16,7 @@ from .errors import InvalidArgumentError
 from .optim import GD
 from .sampling import THEORY_SAMPLING
 from .train import TrainResult, train
+from .trajectories import LOSS, track
 
 BURST = 10.0     # left: the loss reached ten times its value at the minimum (an order of magnitude)
 CHECK_EVERY = 50  # steps between looks at the full-batch loss while a probe converges again
@@ -101,16 +102,15 @@ def polished(model: torch.nn.Module, x, y, lr: float, loss_goal: float, max_step
 
 def _converge(model, window: TrainResult, x, y, lr, batch_size, budget, loss_goal, seed, sampling, history,
               check_every: int) -> TrainResult:
-    """Go on from the window's end in parts of `check_every` steps (the full-batch loss looked at once a part,
-    not every step) until the loss is at the goal, the run diverges, or `budget` steps have run in all. Appends
-    the parts' (step, loss) to `history`; returns the last part."""
-    done, part, final = window.steps, 0, window
-    while done < budget:
-        final = train(final.load_into(copy.deepcopy(model)), x, y, mse_loss, GD(lr), max_steps=min(check_every, budget - done),
-                      batch_size=batch_size, eval_every=check_every, seed=seed + 7919 * (part + 1), sampling=sampling)
-        history += [(done + s, v) for s, v in final.history[1:]]
-        done += final.steps
-        part += 1
-        if final.diverged or final.loss <= loss_goal:
-            break
-    return final
+    """Go on from the window's end as one run (its batches from seed + 7919) whose trajectory records the full-batch
+    loss once every `check_every` steps (sgdcheck.trajectories), stopped at the first record at the goal, at
+    divergence, or when `budget` steps have run in all. Appends its (step, loss) records to `history`; returns the
+    run."""
+    steps = budget - window.steps
+    (run,) = track(lambda _: window.load_into(copy.deepcopy(model)), (seed + 7919,), (lr,), x, y,
+                   at=range(0, steps + 1, check_every), measures=(LOSS,), max_steps=steps, stop_below=("loss", loss_goal),
+                   batch_size=batch_size, sampling=sampling, eval_every=check_every)
+    history += [(window.steps + step, value) for step, value in zip(run.steps, run["loss"]) if step]
+    if run.result.diverged and history[-1][0] < window.steps + run.result.steps:
+        history.append((window.steps + run.result.steps, run.result.loss))
+    return run.result

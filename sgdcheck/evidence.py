@@ -21,6 +21,15 @@ PROPERTY_KEY = "sgdcheck.evidence"
 
 
 class Evidence:
+    """What one test of a claim measured and concluded, for the report: the `evidence` fixture.
+
+    A claim records its headline numbers (record: numbers or sgdcheck.shown quantities, keyed as in the
+    claim's `paper` values), details for the JSON (detail: lands under cases[i].details), findings (sentences
+    for the report), figures (figure), and ends with conclude(claim, verdict, negative_control=..., seeds=...),
+    which attaches everything to the test report and passes or fails the test on the verdict. `scale` and
+    `device` are the session's; a known refutation or inconclusive result comes from the test's xfail marker
+    (known_refutation, known_inconclusive)."""
+
     def __init__(self, node, scale, device: str = "cpu"):
         self._node, self.scale, self.device = node, scale, device
         self.measured: dict[str, Any] = {}
@@ -58,6 +67,8 @@ class Evidence:
         self.findings.append(text)
 
     def figure(self, name: str, spec: dict) -> None:
+        """Attach a figure to the report under `name`: a spec built with sgdcheck.figures (figure, panel, series;
+        or sgdcheck.trajectories.trajectory_panel), rendered to PNG when the report is written."""
         self.figures[name] = spec
 
     def conclude(self, claim: Claim, verdict: Verdict, *, negative_control: tuple[str, Verdict],

@@ -4,7 +4,9 @@ A cached training run is only valid for the code that computed it. The cache key
 holds :func:`source_fingerprint` of the module that computes it: a hash of that module's source and of
 every sgdcheck module it imports, directly or through others (found by reading their imports, so a new
 dependency is covered without a list to keep). Modules that shape verdicts and messages but never a
-trained number (``VERDICT_ONLY``) are left out, so reworking the statistics does not retrain.
+trained number (``VERDICT_ONLY``) are left out, so reworking the statistics does not retrain. A source is
+hashed as its syntax tree without docstrings (:func:`code_digest`): comments, docstrings and layout never
+change a number, so editing them keeps every cached run.
 """
 from __future__ import annotations
 
@@ -49,12 +51,29 @@ def dependencies(module: str, package: Path = PACKAGE) -> list[str]:
     return sorted(seen - (VERDICT_ONLY - {module}))
 
 
+def code_digest(source: str) -> bytes:
+    """What a source file computes, as bytes: its syntax tree without positions, comments and docstrings (the
+    first string of a module, class or function body). Two sources with the same code digest compute the same
+    things; a source that does not parse is hashed as it is."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return source.encode()
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body
+                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)):
+            node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree, include_attributes=False).encode()
+
+
 @functools.lru_cache(maxsize=None)
 def source_fingerprint(module: str, package: Path = PACKAGE) -> str:
-    """A short hash of the sources of `module` and its sgdcheck dependencies."""
+    """A short hash of the code (:func:`code_digest`) of `module` and its sgdcheck dependencies."""
     digest = hashlib.sha256()
     for name in dependencies(module, package):
-        digest.update(name.encode() + b"\0" + (package / f"{name}.py").read_bytes() + b"\0")
+        digest.update(name.encode() + b"\0" + code_digest((package / f"{name}.py").read_text()) + b"\0")
     return digest.hexdigest()[:16]
 
 

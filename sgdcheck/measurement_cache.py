@@ -19,7 +19,7 @@ from typing import Callable
 import joblib
 import torch
 
-from .fingerprint import PACKAGE, VERDICT_ONLY, source_fingerprint
+from .fingerprint import PACKAGE, VERDICT_ONLY, code_digest, source_fingerprint
 from .runs import memory
 
 
@@ -35,9 +35,10 @@ def _engine_modules(namespace: dict) -> set[str]:
 
 
 def code_fingerprint(function: Callable) -> str:
-    """A short hash of the file that defines `function` and of the engine modules that file uses."""
+    """A short hash of the code of the file that defines `function` (sgdcheck.fingerprint.code_digest: comments and
+    docstrings left out) and of the engine modules that file uses."""
     path = Path(inspect.getsourcefile(function))
-    digest = hashlib.sha256(path.read_bytes())
+    digest = hashlib.sha256(code_digest(path.read_text()))
     for name in sorted(_engine_modules(function.__globals__)):
         digest.update(b"\0" + name.encode() + b"\0" + source_fingerprint(name).encode())
     return digest.hexdigest()[:16]

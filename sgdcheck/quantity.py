@@ -31,11 +31,26 @@ class Quantity:
             raise InvalidArgumentError(f"a quantity's value must be numbers, got {problem}")
 
     def as_dict(self) -> dict:
+        """The quantity as the report's JSON stores it: kind, value, unit and text."""
         return {"kind": KIND, "value": self.value, "unit": self.unit, "text": self.text}
 
 
 def shown(value, text: str = "", unit: str = "") -> Quantity:
-    """A headline number with the text the report shows for it: shown(0.94, f"ratio {0.94:.2f} of 2/eta")."""
+    """A headline number with the text the report shows for it: shown(0.94, f"ratio {0.94:.2f} of 2/eta").
+
+    `value` may be a verdict or an interval of sgdcheck.stats: the headline is then the estimate the verdict was
+    decided on, not a number computed again beside it, and `text` may name its fields, {estimate}, {low},
+    {high} (the interval's ends) and {margin} (the verdict's margin in half-widths), as in
+    shown(gain, "{estimate:+.2%} [{low:+.2%}, {high:+.2%}]"); without text the report shows 'estimate [low, high]'."""
+    interval = getattr(value, "interval", value)
+    if hasattr(value, "verdict") and interval is None:
+        raise InvalidArgumentError("shown: this verdict has no interval to show (a combined or an exact verdict); "
+                                   "pass the part of the verdict that was measured, or the number itself")
+    if hasattr(interval, "estimate") and hasattr(interval, "low"):
+        fields = {"estimate": interval.estimate, "low": interval.low, "high": interval.high,
+                  "margin": getattr(value, "margin_halfwidths", None)}
+        text = text.format(**fields) if text else f"{interval.estimate:.4g} [{interval.low:.4g}, {interval.high:.4g}]"
+        value = interval.estimate
     return Quantity(value, text, unit)
 
 

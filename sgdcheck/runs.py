@@ -15,6 +15,7 @@ for its report (:func:`served_commits`).
 """
 from __future__ import annotations
 
+import math
 import os
 import time
 import warnings
@@ -260,6 +261,29 @@ def reached_goal(records) -> Verdict | None:
                         "every run reaches the loss goal without diverging")
 
 
+def run_of(item):
+    """The run an item stands for: a RunRecord or a TrainResult as it is, a trajectory's run (its `result`)."""
+    return item if isinstance(item, (RunRecord, TrainResult)) or not hasattr(item, "result") else item.result
+
+
+def loss_fell(runs, factor: float) -> Verdict | None:
+    """The precondition of claims on runs that need not reach a loss goal: no run diverged, and every run ended at
+    a training loss at most 1/factor of its loss at the start (the first value of its history). Takes run records,
+    training results or trajectories (sgdcheck.trajectories)."""
+    if not (math.isfinite(factor) and factor >= 1):
+        raise InvalidArgumentError(f"loss_fell needs a factor >= 1, got {factor!r}")
+    runs = [run_of(r) for r in runs]
+    if not runs:
+        return precondition(False, "there are runs to judge (none was given)")
+    diverged = [k for k, r in enumerate(runs) if r.diverged or not math.isfinite(r.loss)]
+    ratios = [r.history[0][1] / r.loss if r.loss > 0 else math.inf for r in runs]
+    short = [k for k, q in enumerate(ratios) if not q >= factor]
+    worst = min(ratios)
+    return precondition(not diverged and not short,
+                        f"no run diverges and every run's training loss falls {factor:g}-fold or more (least: "
+                        f"{worst:.3g}-fold" + (f"; diverged: runs {diverged}" if diverged else "") + ")")
+
+
 DEFAULT_CACHE = Path.home() / ".cache" / "sgdcheck" / "runs"
 
 
@@ -340,17 +364,18 @@ def _cached(store, function):
 
 def _stored_configs(value) -> list | None:
     records = value if isinstance(value, list) else [value]
+    records = [run_of(r) for r in records]                           # a trajectory holds its run's record
     if not all(isinstance(r, RunRecord) for r in records):
         return None
     return [r.config for r in records]
 
 
-def _through_cache(store, function, key, job):
+def _through_cache(store, function, key, job, code: str | None = None):
     """function(key, job, code) through the joblib store: the stored value when it holds exactly the
     configuration(s) `key` names; an entry that cannot be read or holds something else is named in a
-    CacheWarning, cleared and computed again."""
+    CacheWarning, cleared and computed again. `code` defaults to the fingerprint of the run code."""
     cached = _cached(store, function)
-    code = source_fingerprint("runs")
+    code = code or source_fingerprint("runs")
     shelved = cached.call_and_shelve(key, job, code=code)
     expected = list(key) if isinstance(key, tuple) else [key]
     try:
@@ -428,7 +453,10 @@ def describe(config: RunConfig, with_run: bool = True) -> str:
 
 
 def compute(job, location=None):
-    """A job (a RunConfig or an Ensemble) through the cache: its record(s)."""
+    """A job through the cache: a RunConfig's record, an Ensemble's records, or what a job with its own
+    `compute(location)` gives (sgdcheck.trajectories.Tracked: trajectories)."""
+    if hasattr(job, "compute"):
+        return job.compute(location)
     if isinstance(job, Ensemble):
         return [record for part in job.parts() for record in cached_ensemble(part.config, part.seeds, part.lrs,
                                                                               location)]
@@ -437,6 +465,8 @@ def compute(job, location=None):
 
 def is_done(job, location=None) -> bool:
     """Whether a job's result is in the cache already."""
+    if hasattr(job, "is_done"):
+        return job.is_done(location)
     if isinstance(job, Ensemble):
         return all(_cached(memory(location), _ensemble_at).check_call_in_cache(part.keys(), part,
                                                                                code=source_fingerprint("runs"))
@@ -445,8 +475,8 @@ def is_done(job, location=None) -> bool:
 
 
 def run_count(jobs) -> int:
-    """How many training runs a list of jobs holds (an ensemble counts each of its models)."""
-    return sum(len(job) if isinstance(job, Ensemble) else 1 for job in jobs)
+    """How many training runs a list of jobs holds (an ensemble, tracked or not, counts each of its models)."""
+    return sum(1 if isinstance(job, RunConfig) else len(job) for job in jobs)
 
 
 def run_many(jobs, *, executor: str = "serial", location=None, folder=None, **slurm) -> list:
@@ -482,5 +512,5 @@ def run_many(jobs, *, executor: str = "serial", location=None, folder=None, **sl
 
 
 def _label(job) -> str:
-    return job.label() if isinstance(job, Ensemble) else describe(job)
+    return describe(job) if isinstance(job, RunConfig) else job.label()
 

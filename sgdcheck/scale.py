@@ -109,6 +109,9 @@ SCALES = {name: Scale(name, count) for name, count in SEED_COUNTS.items()}
 
 
 def get_scale(name: str, seed_offset: int = 0) -> Scale:
+    """The scale called `name` (smoke, full or paper: sizes, steps and seed counts that claims pick from with
+    Scale.pick), its seeds shifted by `seed_offset` (a disjoint set of seeds for a replication check); an unknown
+    name is an error that lists the known ones."""
     if name not in SCALES:
         raise InvalidArgumentError(f"unknown scale {name!r}; choose one of {', '.join(SCALE_NAMES)}")
     return Scale(name, SEED_COUNTS[name], int(seed_offset))

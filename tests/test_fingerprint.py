@@ -5,7 +5,7 @@ import textwrap
 from pathlib import Path
 
 import sgdcheck
-from sgdcheck.fingerprint import dependencies, source_fingerprint
+from sgdcheck.fingerprint import code_digest, dependencies, source_fingerprint
 
 PACKAGE = Path(sgdcheck.__file__).parent
 
@@ -51,3 +51,16 @@ def test_an_edit_of_the_training_code_is_a_cache_miss(tmp_path):
     (copy / "report" / "results.py").write_text((copy / "report" / "results.py").read_text() + "\n# a report change\n")
     (copy / "stats.py").write_text((copy / "stats.py").read_text() + "\n# a verdict change\n")
     assert source_fingerprint.__wrapped__("runs", copy) == edited          # no retraining for those
+    train = copy / "train.py"                       # comments, docstrings and layout compute nothing
+    train.write_text(train.read_text().replace('"""Train one model', '"""Train a model', 1)
+                     .replace("def train(", "# a note\ndef   train(", 1))
+    assert source_fingerprint.__wrapped__("runs", copy) == edited
+
+
+def test_code_digest_ignores_docstrings_comments_and_layout_only():
+    plain = "def f(x):\n    return x + 1\n"
+    assert code_digest(plain) == code_digest('"""Module."""\n# note\ndef f( x ):\n    """Doc."""\n    return x+1\n')
+    assert code_digest(plain) != code_digest("def f(x):\n    return x + 2\n")
+    assert code_digest("def f(x):\n    'only a docstring'\n") == code_digest("def f(x):\n    pass\n")
+    assert code_digest("x = 'a string that is data'\n") != code_digest("x = 'another'\n")
+    assert code_digest("def broken(:\n") == b"def broken(:\n"

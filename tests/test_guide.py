@@ -29,3 +29,20 @@ def test_the_guides_example_runs_outside_the_repository(pytester, monkeypatch, t
     assert entry["verdict"] == "replicated" and entry["negative_control"]["verdict"] == "refuted"
     assert "read cached runs" not in (project / "reports" / "latest.md").read_text()   # no false stale-run note
     assert "FutureWarning" not in result.stdout.str()
+
+
+def test_every_public_name_and_its_public_methods_are_documented():
+    import inspect
+
+    import sgdcheck
+
+    missing = []
+    for name in sgdcheck.__all__:
+        value = getattr(sgdcheck, name)
+        if (inspect.isfunction(value) or inspect.isclass(value)) and not inspect.getdoc(value):
+            missing.append(name)
+        if inspect.isclass(value):
+            missing += [f"{name}.{attribute}" for attribute, member in vars(value).items()
+                        if not attribute.startswith("_") and (inspect.isfunction(member) or isinstance(member, property))
+                        and not inspect.getdoc(member)]
+    assert missing == []

@@ -57,7 +57,7 @@ def test_editing_the_claim_file_computes_it_again(claim_module, tmp_path):
     store = tmp_path / "cache"
     before = measurement_cache.code_fingerprint(module.measured)
     measurement_cache.cached_measurement(module.measured, 3, location=store)
-    path.write_text(MODULE + "\n# a threshold changed\n")
+    path.write_text(MODULE + "\nTHRESHOLD = 0.5\n")
     edited = _load(path, "claim_like")
     assert measurement_cache.code_fingerprint(edited.measured) != before
     measurement_cache.cached_measurement(edited.measured, 3, location=store)
@@ -104,3 +104,12 @@ def test_a_run_record_is_keyed_by_its_content_not_its_storage(claim_module, tmp_
     measurement_cache.cached_measurement(module.measured_run, _record(0, ensemble[1].clone()), 2.0, location=store)
     measurement_cache.cached_measurement(module.measured_run, _record(0, ensemble[0]), 3.0, location=store)
     assert module.CALLS == [0, 0, 0]                      # other weights, another argument: computed again
+
+
+def test_comments_and_docstrings_of_the_claim_file_keep_its_measurements(claim_module, tmp_path):
+    path, module = claim_module
+    before = measurement_cache.code_fingerprint(module.measured)
+    path.write_text('"""A claim module, now documented."""\n' + MODULE.replace(
+        "def measured(n, code):\n", 'def measured(n, code):\n    """The squares below n."""  # and a comment\n'))
+    edited = _load(path, "claim_like")
+    assert measurement_cache.code_fingerprint(edited.measured) == before

@@ -27,6 +27,21 @@ def test_a_quantity_keeps_its_number_and_shows_its_text():
     assert numbers({"x": [1.0, 2.0], "y": "inf"}) == {"x.0": 1.0, "x.1": 2.0, "y": float("inf")}
 
 
+def test_a_headline_can_show_the_numbers_a_verdict_was_decided_on():
+    from sgdcheck import at_least, holds, mean_interval
+
+    gains = [0.01, 0.02, 0.015, 0.012]
+    verdict = at_least(gains, 0.0, what="gain")
+    quantity = shown(verdict, "{estimate:+.2%} [{low:+.2%}, {high:+.2%}], {margin:.1f} half-widths")
+    interval = verdict.interval
+    assert quantity.value == interval.estimate == pytest.approx(np.mean(gains))
+    assert quantity.text == (f"{interval.estimate:+.2%} [{interval.low:+.2%}, {interval.high:+.2%}], "
+                             f"{verdict.margin_halfwidths:.1f} half-widths")
+    assert shown(mean_interval(gains)).text.startswith(f"{np.mean(gains):.4g} [")
+    with pytest.raises(InvalidArgumentError, match="no interval"):
+        shown(holds(True, "a plain statement"))
+
+
 def test_seed_offsets_give_disjoint_seed_sets():
     plain, other = get_scale("full"), get_scale("full", 1000)
     assert plain.seeds == tuple(range(10)) and other.seeds == tuple(range(1000, 1010))

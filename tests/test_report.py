@@ -436,6 +436,13 @@ def test_quantities_that_several_cases_report_are_shown_once_per_case():
     assert table_rows(entry)[-1] == ("T [additive]", "—", 0.3)
     single = {"paper": {"prefers": "wide"}, "measured": {"prefers": 0.9}, "cases": []}
     assert paired(single) == [("prefers", "wide", 0.9)]
+    # cases each recording one quantity named like the case: the quantities, not their fields, in the table
+    named = {"paper": {"train": "fits", "test": "chance"}, "measured": None,
+             "cases": [{"case": "train", "measured": {"train": {"kind": "quantity", "value": 1.0, "unit": "",
+                                                                 "text": "fits 100%"}}},
+                       {"case": "test", "measured": {"test": {"kind": "quantity", "value": 0.1, "unit": "",
+                                                               "text": "10% accuracy"}}}]}
+    assert headline(named, "measured") == "train: fits 100%; test: 10% accuracy"
 
 
 def _with_looks(payload, seeds, stop, planned=3, needed=None):

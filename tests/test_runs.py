@@ -183,3 +183,19 @@ def test_a_later_look_trains_only_the_seeds_it_adds(tmp_path, monkeypatch):
     assert [r.loss for r in look2[:2]] == [r.loss for r in look1] and is_done(job, tmp_path)
     assert [r.seed for r in cached_ensemble(config, second, [0.5], tmp_path)] == [0, 1, 2, 3] and trained == [(2, 3)]
     assert Ensemble(config, tuple(second), (0.5,)).parts() == [Ensemble(config, (0, 1, 2, 3), (0.5,))]   # a plain tuple
+
+
+def test_loss_fell_is_the_precondition_of_runs_without_a_goal():
+    from sgdcheck.runs import loss_fell
+    from sgdcheck.train import TrainResult
+
+    def result(start, end, diverged=False):
+        return TrainResult({}, 10, end, False, diverged, [(0, start), (10, end)])
+
+    assert loss_fell([result(1.0, 0.05), result(0.5, 0.01)], 10) is None
+    stalled = loss_fell([result(1.0, 0.05), result(1.0, 0.5)], 10)
+    assert stalled.verdict == "inconclusive" and "least: 2-fold" in stalled.reason
+    assert loss_fell([result(1.0, float("nan"), diverged=True)], 10).verdict == "inconclusive"
+    assert loss_fell([], 10).verdict == "inconclusive"
+    with pytest.raises(InvalidArgumentError, match="factor >= 1"):
+        loss_fell([result(1.0, 0.5)], 0.5)

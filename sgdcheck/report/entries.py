@@ -2,6 +2,7 @@
 it shares with the paper, and where its figures live. Shared by the Markdown, the HTML and the diff."""
 from __future__ import annotations
 
+from ..quantity import is_quantity
 from ..stats import INCONCLUSIVE, REFUTED
 
 
@@ -38,7 +39,9 @@ def _by_quantity(entry: dict) -> dict:
     if not isinstance(measured, dict):
         return {}
     cases = [c["case"] for c in entry.get("cases") or []]
-    if len(cases) > 1 and list(measured) == cases and all(isinstance(v, dict) for v in measured.values()):
+    # keyed by case when every value is a table of that case's quantities (not one quantity named like its case)
+    if (len(cases) > 1 and list(measured) == cases
+            and all(isinstance(v, dict) and not is_quantity(v) for v in measured.values())):
         return {f"{key} [{case}]": value for case, table in measured.items() for key, value in table.items()}
     return measured
 
