@@ -109,7 +109,7 @@ def _converge(model, window: TrainResult, x, y, lr, batch_size, budget, loss_goa
     steps = budget - window.steps
     (run,) = track(lambda _: window.load_into(copy.deepcopy(model)), (seed + 7919,), (lr,), x, y,
                    at=range(0, steps + 1, check_every), measures=(LOSS,), max_steps=steps, stop_below=("loss", loss_goal),
-                   batch_size=batch_size, sampling=sampling, eval_every=check_every)
+                   batch_size=batch_size, sampling=sampling, eval_every=max(steps, 1))
     history += [(window.steps + step, value) for step, value in zip(run.steps, run["loss"]) if step]
     if run.result.diverged and history[-1][0] < window.steps + run.result.steps:
         history.append((window.steps + run.result.steps, run.result.loss))

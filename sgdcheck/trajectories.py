@@ -28,7 +28,7 @@ from .figures import panel, series
 from .errors import InvalidArgumentError
 from .fingerprint import code_digest, source_fingerprint
 from .losses import mse_loss
-from .runs import Ensemble, RunRecord, _record, _served, _through_cache, initial_model, memory, training_data
+from .runs import Ensemble, RunRecord, _cached, _record, _served, _through_cache, initial_model, memory, training_data
 from .train import TrainResult, full_loss
 
 
@@ -220,8 +220,7 @@ class Tracked:
 
     def is_done(self, location=None) -> bool:
         store = memory(location)
-        return all(store.cache(_tracked_at, ignore=["job"]).check_call_in_cache(part.ensemble.keys(), part,
-                                                                                code=part.code())
+        return all(_cached(store, _tracked_at).check_call_in_cache(part.ensemble.keys(), part, code=part.code())
                    for part in self.parts())
 
     def code(self) -> str:
