@@ -36,9 +36,10 @@ class Evidence:
         self.details: dict[str, Any] = {}
         self.findings: list[str] = []
         self.figures: dict[str, dict] = {}
-        marker = node.get_closest_marker("xfail") if node is not None else None
-        if marker is not None and scale.name not in marker.kwargs.get("scales", (scale.name,)):
-            marker = None                    # known at other scales only (see known_refutation)
+        # the first known outcome declared for this scale: a claim may be known inconclusive at one scale and
+        # known refuted at another (known_refutation, known_inconclusive with `scales`)
+        marks = node.iter_markers("xfail") if node is not None else ()
+        marker = next((m for m in marks if scale.name in m.kwargs.get("scales", (scale.name,))), None)
         expected = marker.kwargs.get("raises") if marker else None
         reason = marker.kwargs.get("reason", "") if marker else None
         self.known_refutation = reason if expected is ClaimRefuted else None

@@ -56,6 +56,22 @@ def test_a_known_refutation_limited_to_a_scale_is_expected_there_only(pytester):
     assert entry["verdict"] == "refuted" and entry["known_refutation"] is None
 
 
+def test_a_claim_can_be_known_inconclusive_at_one_scale_and_refuted_at_another(pytester):
+    marker = ('@known_inconclusive("too few seeds", scales=("smoke",))\n'
+              '@known_refutation("the wider nets say otherwise", scales=("full",))')
+    _claim(pytester, "both", main=False, marker=marker)
+    (pytester.path / "test_both.py").write_text((pytester.path / "test_both.py").read_text().replace(
+        "import Claim,", "import Claim, known_inconclusive,"))
+    pytester.runpytest_subprocess("--report-dir", "out", "--scale", "full").assert_outcomes(xfailed=1)
+    entry = json.loads((pytester.path / "out" / "latest.json").read_text())["claims"]["demo2020.both"]
+    assert entry["known_refutation"] == "at full scale: the wider nets say otherwise"
+    assert entry["known_inconclusive"] is None
+    pytester.runpytest_subprocess("--report-dir", "out").assert_outcomes(failed=1)     # refuted where inconclusive was declared
+    entry = json.loads((pytester.path / "out" / "latest.json").read_text())["claims"]["demo2020.both"]
+    assert entry["verdict"] == "refuted" and entry["known_refutation"] is None
+    assert entry["known_inconclusive"] == "at smoke scale: too few seeds"
+
+
 def test_refuted_claim_without_marker_fails(pytester):
     _claim(pytester, "wrong", main=False)
     pytester.runpytest_subprocess("--no-report").assert_outcomes(failed=1)
