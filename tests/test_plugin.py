@@ -72,6 +72,33 @@ def test_a_claim_can_be_known_inconclusive_at_one_scale_and_refuted_at_another(p
     assert entry["known_inconclusive"] == "at smoke scale: too few seeds"
 
 
+def test_each_entry_records_its_code_and_stale_names_the_entries_the_checkout_no_longer_makes(pytester, capsys):
+    from sgdcheck.report import cli
+
+    _claim(pytester, "kept")
+    _claim(pytester, "edited")
+    pytester.runpytest_subprocess("--report-dir", "out").assert_outcomes(passed=2)
+    out, root = str(pytester.path / "out"), str(pytester.path)
+    entries = json.loads((pytester.path / "out" / "latest.json").read_text())["claims"]
+    assert all(len(e["cases"][0]["code"]) == 16 for e in entries.values())
+    assert cli.main(["stale", out, "--root", root]) == 0
+    assert "2 of 2 entries made by the code now here" in capsys.readouterr().out
+    edited = pytester.path / "test_edited.py"
+    edited.write_text('"""A docstring changes nothing it computes."""\n' + edited.read_text())
+    assert cli.main(["stale", out, "--root", root]) == 0
+    capsys.readouterr()
+    edited.write_text(edited.read_text().replace('"wrong"', '"a rival"'))     # what it computes changed
+    assert cli.main(["stale", out, "--root", root]) == 1
+    text = capsys.readouterr().out
+    assert "demo2020.edited  code changed" in text and "demo2020.kept    current" in text
+    assert cli.main(["stale", out, "--root", root, "--modules"]) == 1
+    assert capsys.readouterr().out.split() == ["test_edited.py"]
+    (pytester.path / "test_kept.py").unlink()
+    assert cli.main(["stale", out, "--root", root]) == 1
+    assert "demo2020.kept    test gone" in capsys.readouterr().out
+    assert cli.main(["stale", str(pytester.path / "nowhere"), "--root", root]) == 2
+
+
 def test_refuted_claim_without_marker_fails(pytester):
     _claim(pytester, "wrong", main=False)
     pytester.runpytest_subprocess("--no-report").assert_outcomes(failed=1)

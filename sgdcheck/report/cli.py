@@ -9,6 +9,7 @@ from ..errors import ReportError
 from . import diff
 from .fidelity import fidelity_page
 from .results import load, merge_reports, redraw
+from .stale import CURRENT, stale_entries
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -17,11 +18,14 @@ def main(argv: list[str] | None = None) -> int:
         return diff_main(argv[1:])
     if argv[:1] == ["deviations"]:
         return deviations_main(argv[1:])
+    if argv[:1] == ["stale"]:
+        return stale_main(argv[1:])
     parser = argparse.ArgumentParser(prog="sgdcheck-report",
                                      description="Redraw a replication report (Markdown, HTML dashboard and figures) "
                                                  "from its JSON. 'sgdcheck-report diff OLD NEW' compares two reports; "
                                                  "'sgdcheck-report deviations [DIR]' lists every claim with how its test "
-                                                 "differs from its source.")
+                                                 "differs from its source; 'sgdcheck-report stale [DIR]' lists the "
+                                                 "entries not made by the code now here.")
     parser.add_argument("report_dir", nargs="?", default="reports")
     parser.add_argument("--merge", metavar="OTHER",
                         help="first fold the report in OTHER (a report folder, e.g. one written on another machine, "
@@ -90,6 +94,35 @@ def deviations_main(argv: list[str]) -> int:
               file=sys.stderr)
         return 2
     return 0
+
+
+def stale_main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="sgdcheck-report stale",
+                                     description="Which entries of a report were not made by the code now in the "
+                                                 "checkout (their claim module, the engine modules it reaches, the "
+                                                 "verdict rules or the seed design changed since, or they predate "
+                                                 "the record); exit status 1 when any, 2 on bad input.")
+    parser.add_argument("report", nargs="?", default="reports", help="a report folder or latest.json file")
+    parser.add_argument("--root", default=".", help="the folder the report's test ids are relative to (the pytest "
+                                                     "root of the claims; default: here)")
+    parser.add_argument("--modules", action="store_true",
+                        help="print only the claim modules to run again, one per line (for a shell loop)")
+    args = parser.parse_args(argv)
+    path = Path(args.report)
+    try:
+        rows = stale_entries(load(path if path.is_file() else path / "latest.json"), Path(args.root))
+    except ReportError as error:
+        print(f"sgdcheck-report stale: {error}", file=sys.stderr)
+        return 2
+    behind = [row for row in rows if row["status"] != CURRENT]
+    if args.modules:
+        print("\n".join(dict.fromkeys(row["module"] for row in behind if row["module"])))
+    else:
+        width = max([len(row["id"]) for row in rows] + [5])
+        for row in rows:
+            print(f"{row['id']:{width}}  {row['status']:16}  {row['module']}")
+        print(f"{len(rows) - len(behind)} of {len(rows)} entries made by the code now here")
+    return 1 if behind else 0
 
 
 if __name__ == "__main__":

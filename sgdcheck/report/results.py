@@ -47,7 +47,7 @@ __all__ = ["SCHEMA", "run_header", "claim_entries", "summary_rows", "merge", "lo
 SCHEMA = 2
 READABLE_SCHEMAS = (1, 2)
 CASE_FIELDS = ("case", "verdict", "reason", "decision", "measured", "details", "findings", "negative_control",
-               "seeds", "duration_s", "test", "figures", "runs_computed_at", "sampling", "design", "looks")
+               "seeds", "duration_s", "test", "figures", "runs_computed_at", "sampling", "design", "looks", "code")
 ENTRY_FIELDS = ("id", "source", "statement", "verdict", "reason", "paper", "measured", "scale", "seeds", "device",
                 "negative_control", "findings", "duration_s", "run_id", "cases")
 RUN_FIELDS = ("run_id", "date", "git_commit", "scale", "device")

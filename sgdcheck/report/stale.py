@@ -1,0 +1,94 @@
+"""Whether a report's entries were made by the code now in the checkout.
+
+Each claim case records `code` when it runs (`claim_code`): a hash of what its claim module computes and of every
+sgdcheck module that module reaches through its imports, the verdict rules (`sgdcheck.stats`) and the seed design
+(`sgdcheck.looks`, the plugin) included, comments and docstrings left out (`sgdcheck.fingerprint.code_digest`). A
+report folded together from one pytest session per claim, at several commits, is "at one commit" in the sense that
+matters when every entry's recorded code equals the code of the checkout: `stale_entries` says which do not, and
+`sgdcheck-report stale` lists them (or their modules, to run again).
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import inspect
+import sys
+from pathlib import Path
+from typing import Callable
+
+from ..errors import ReportError
+from ..fingerprint import PACKAGE, _sgdcheck_imports, code_digest
+
+DESIGN_MODULES = frozenset({"plugin", "looks"})      # how many seeds a claim is judged on, look by look
+CURRENT, CHANGED, NOT_RECORDED, GONE = "current", "code changed", "no code recorded", "test gone"
+
+
+def _namespace_modules(namespace: dict) -> set[str]:
+    """The sgdcheck modules whose names, functions or classes a module's namespace holds."""
+    found = set()
+    for value in namespace.values():
+        name = value.__name__ if inspect.ismodule(value) else getattr(value, "__module__", None)
+        if isinstance(name, str) and name.startswith("sgdcheck.") and (PACKAGE / f"{name.split('.')[1]}.py").exists():
+            found.add(name.split(".")[1])
+    return found
+
+
+def _closure(modules: set[str]) -> list[str]:
+    seen, todo = set(), list(modules)
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo.extend(_sgdcheck_imports(name, PACKAGE) - seen)
+    return sorted(seen)
+
+
+def claim_code(function: Callable) -> str:
+    """A short hash of the code behind a claim test: its module's code and that of every sgdcheck module it
+    reaches, the verdict rules and the seed design included. Equal hashes: the same evidence from the same runs."""
+    digest = hashlib.sha256(code_digest(Path(inspect.getsourcefile(function)).read_text()))
+    for name in _closure(_namespace_modules(function.__globals__) | DESIGN_MODULES):
+        digest.update(b"\0" + name.encode() + b"\0" + code_digest((PACKAGE / f"{name}.py").read_text()))
+    return digest.hexdigest()[:16]
+
+
+def _test_function(root: Path, nodeid: str, loaded: dict) -> Callable | None:
+    """The test function a pytest node id names, its module loaded from `root` (once per module), or None."""
+    file, _, name = nodeid.partition("::")
+    path = root / file
+    if not file or not path.is_file():
+        return None
+    if path not in loaded:
+        module_name = f"_sgdcheck_stale_{len(loaded)}_{path.stem}"
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module              # dataclasses defined in the module look themselves up here
+        try:
+            spec.loader.exec_module(module)
+        except Exception as error:                     # a claim module that no longer imports is not current
+            raise ReportError(f"{file} cannot be imported to compute its code: {type(error).__name__}: {error}")
+        loaded[path] = module
+    function = getattr(loaded[path], name.split("[")[0].split("::")[-1], None)
+    return function if callable(function) else None
+
+
+def stale_entries(report: dict, root: Path) -> list[dict]:
+    """Every claim of a report with its status against the code under `root` (the folder the test ids are relative
+    to): current, code changed, no code recorded (made before entries recorded it), or test gone."""
+    loaded: dict = {}
+    rows = []
+    for claim_id, entry in sorted(report["claims"].items()):
+        statuses = []
+        for case in entry.get("cases") or ():
+            function = _test_function(root, case.get("test") or "", loaded)
+            if function is None:
+                statuses.append(GONE)
+            elif not case.get("code"):
+                statuses.append(NOT_RECORDED)
+            else:
+                statuses.append(CURRENT if case["code"] == claim_code(function) else CHANGED)
+        status = next((s for s in (GONE, CHANGED, NOT_RECORDED) if s in statuses), CURRENT if statuses else GONE)
+        tests = [c.get("test") or "" for c in entry.get("cases") or ()]
+        rows.append({"id": claim_id, "status": status, "module": tests[0].partition("::")[0] if tests else "",
+                     "run_id": entry.get("run_id")})
+    return rows
