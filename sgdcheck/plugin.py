@@ -21,7 +21,6 @@ from pathlib import Path
 import pytest
 
 from .report import results
-from .report.stale import claim_code
 from .errors import (ClaimInconclusive, ClaimRefuted, EvidenceNotConcluded, NegativeControlFailed, ReportError,
                      SgdcheckError)
 from .evidence import Evidence, read_payload, replace_payload
@@ -476,7 +475,7 @@ def _attach_looks(item, design, history: list, stop: str) -> None:
         needed = max(counts) if counts and None not in counts else None
     payload["design"] = {**design.describe(), "stop": stop, "seeds_needed": needed}
     payload["looks"] = [look.as_dict() for look in history]
-    payload["code"] = claim_code(item.function)           # what `sgdcheck-report stale` compares with the checkout
+    payload["code"] = results.claim_code(item.function)           # what `sgdcheck-report stale` compares with the checkout
     replace_payload(item.user_properties, payload)
 
 

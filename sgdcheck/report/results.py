@@ -38,9 +38,10 @@ from .entries import figure_name, is_known, merged_measurements
 from .html import dashboard
 from .markdown import markdown
 from .provenance import run_header
+from .stale import claim_code
 from .text import headline, looks_brief
 
-__all__ = ["SCHEMA", "run_header", "claim_entries", "summary_rows", "merge", "load", "read_history", "write",
+__all__ = ["SCHEMA", "run_header", "claim_code", "claim_entries", "summary_rows", "merge", "load", "read_history", "write",
            "redraw", "merge_reports", "locked", "unwritable", "is_known", "history_record", "Written",
            "keep_evidence"]
 
