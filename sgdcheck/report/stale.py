@@ -9,6 +9,7 @@ matters when every entry's recorded code equals the code of the checkout: `stale
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import inspect
@@ -33,22 +34,30 @@ def _namespace_modules(namespace: dict) -> set[str]:
     return found
 
 
-def _closure(modules: set[str]) -> list[str]:
+@functools.lru_cache(maxsize=None)
+def _closure(modules: frozenset[str]) -> tuple[str, ...]:
+    """`modules` and every sgdcheck module they reach through imports (read once per session: the files do not
+    change under a running session)."""
     seen, todo = set(), list(modules)
     while todo:
         name = todo.pop()
         if name not in seen:
             seen.add(name)
             todo.extend(_sgdcheck_imports(name, PACKAGE) - seen)
-    return sorted(seen)
+    return tuple(sorted(seen))
+
+
+@functools.lru_cache(maxsize=None)
+def _module_digest(name: str) -> bytes:
+    return code_digest((PACKAGE / f"{name}.py").read_text())
 
 
 def claim_code(function: Callable) -> str:
     """A short hash of the code behind a claim test: its module's code and that of every sgdcheck module it
     reaches, the verdict rules and the seed design included. Equal hashes: the same evidence from the same runs."""
     digest = hashlib.sha256(code_digest(Path(inspect.getsourcefile(function)).read_text()))
-    for name in _closure(_namespace_modules(function.__globals__) | DESIGN_MODULES):
-        digest.update(b"\0" + name.encode() + b"\0" + code_digest((PACKAGE / f"{name}.py").read_text()))
+    for name in _closure(frozenset(_namespace_modules(function.__globals__) | DESIGN_MODULES)):
+        digest.update(b"\0" + name.encode() + b"\0" + _module_digest(name))
     return digest.hexdigest()[:16]
 
 
