@@ -41,7 +41,8 @@ CLAIM = Claim(
     deviations=(
         Deviation("model",
                   "the FashionMNIST FNN of Table 1 with hidden widths 500 on n = 1000; here the stability diagram's "
-                  "setup: widths x0.2 (smoke) / x0.4 (full) of 500, n = 500 (smoke) / 1000 (full), loss goal 1e-3",
+                  "setup: widths x0.2 (smoke) / x0.4 (full) of 500, n = 500 (smoke) / 1000 (full), loss goal 1e-3; "
+                  "the paper's widths, n = 1000 and loss goal 1e-4 at --scale paper",
                   "the CPU budget"),
         Deviation("setup",
                   "v = 1, 2, 3 (line 457); at smoke width v = 3 with eta = 0.5 diverges within two steps (found by "
@@ -110,8 +111,17 @@ ABOVE_HALF_AT_FULL = known_refutation(
     "20 seeds, above the reading 'significantly lower' = at most half, fixed before the first run (smoke's narrower "
     "nets: 0.49). What is refuted is that reading at this width: B = 4 stays well under B = 25 relative to its bound "
     "(0.57 against 0.84), but not under half. v = 3 diverges in every run here, where the paper trains it, and larger "
-    "v gives larger s (v = 2 above v = 1), so the missing v = 3 minima would raise B = 4's ratio, not lower it. The "
-    "faithful check still to run is the paper's width (500) and loss goal (1e-4): --scale paper", scales=("full",))
+    "v gives larger s (v = 2 above v = 1), so the missing v = 3 minima would raise B = 4's ratio, not lower it. At "
+    "the paper's width (--scale paper, on a GPU) B = 4 is again above half (0.53, v = 1 alone) but that run does not "
+    "decide: see PAPER_V2_DIVERGES", scales=("full",))
+PAPER_V2_DIVERGES = known_inconclusive(
+    "the paper's widths (500) and loss goal (1e-4), ten seeds, on a GPU: v = 1 trains every run and its minima lie "
+    "inside the box, B = 25 at 0.81 of its bound and B = 4 at 0.53 (each seed's largest s over v = 1 alone); v = 2 "
+    "diverges within 3-8 steps in every B = 4 run and in 6 of 10 B = 25 runs, and v = 3 in every run. So 24 of the 30 "
+    "runs in the settings that train converge, under the 80% the precondition asks (fixed before the first run), "
+    "and the verdict is inconclusive. Of the four v = 2, B = 25 minima one has s 1.02x its bound (a = 3.1 <= 4): just "
+    "outside the box, where the paper has every solution inside. The paper trains v = 2 and 3 at this width; where "
+    "its setup differs so that they converge is not known here", scales=("paper",))
 
 
 # The sequential design of the seeds (sgdcheck.looks): two looks at smoke, not three (the first look, then twice
@@ -122,6 +132,7 @@ LOOKS = {"smoke": 2}
 @pytest.mark.gpu
 @UNDECIDED_AT_SMOKE
 @ABOVE_HALF_AT_FULL
+@PAPER_V2_DIVERGES
 def test_nonuniformity_tightness(scale, device, evidence):
     evidence.device = device
     points = []
