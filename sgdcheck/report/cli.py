@@ -120,7 +120,7 @@ def stale_main(argv: list[str]) -> int:
     else:
         width = max([len(row["id"]) for row in rows] + [5])
         for row in rows:
-            print(f"{row['id']:{width}}  {row['status']:16}  {row['module']}")
+            print(f"{row['id']:{width}}  {row['status']:22}  {row['module']}")
         print(f"{len(rows) - len(behind)} of {len(rows)} entries made by the code now here")
     return 1 if behind else 0
 

@@ -6,6 +6,10 @@ sgdcheck module that module reaches through its imports, the verdict rules (`sgd
 report folded together from one pytest session per claim, at several commits, is "at one commit" in the sense that
 matters when every entry's recorded code equals the code of the checkout: `stale_entries` says which do not, and
 `sgdcheck-report stale` lists them (or their modules, to run again).
+
+The hash is of syntax trees, whose form changes between Python versions (3.12 added `type_params` to every function
+and class), so an entry made under another minor version of Python cannot be compared here: it is listed as made
+under that Python, not as changed code.
 """
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ import functools
 import hashlib
 import importlib.util
 import inspect
+import platform
 import sys
 from pathlib import Path
 from typing import Callable
@@ -22,6 +27,7 @@ from ..fingerprint import PACKAGE, _sgdcheck_imports, code_digest
 
 DESIGN_MODULES = frozenset({"plugin", "looks"})      # how many seeds a claim is judged on, look by look
 CURRENT, CHANGED, NOT_RECORDED, GONE = "current", "code changed", "no code recorded", "test gone"
+OTHER_PYTHON = "made under Python {}"
 
 
 def _namespace_modules(namespace: dict) -> set[str]:
@@ -83,21 +89,32 @@ def _test_function(root: Path, nodeid: str, loaded: dict) -> Callable | None:
 
 def stale_entries(report: dict, root: Path) -> list[dict]:
     """Every claim of a report with its status against the code under `root` (the folder the test ids are relative
-    to): current, code changed, no code recorded (made before entries recorded it), or test gone."""
+    to): current, code changed, no code recorded (made before entries recorded it), made under another Python
+    (its code hash cannot be compared here), or test gone."""
     loaded: dict = {}
     rows = []
+    here = _minor(platform.python_version())
     for claim_id, entry in sorted(report["claims"].items()):
         statuses = []
+        python = _minor((report.get("runs") or {}).get(entry.get("run_id"), {}).get("python") or "") or here
         for case in entry.get("cases") or ():
             function = _test_function(root, case.get("test") or "", loaded)
             if function is None:
                 statuses.append(GONE)
             elif not case.get("code"):
                 statuses.append(NOT_RECORDED)
+            elif python != here:
+                statuses.append(OTHER_PYTHON.format(python))
             else:
                 statuses.append(CURRENT if case["code"] == claim_code(function) else CHANGED)
-        status = next((s for s in (GONE, CHANGED, NOT_RECORDED) if s in statuses), CURRENT if statuses else GONE)
+        status = next((s for s in (GONE, CHANGED, NOT_RECORDED, OTHER_PYTHON.format(python)) if s in statuses),
+                      CURRENT if statuses else GONE)
         tests = [c.get("test") or "" for c in entry.get("cases") or ()]
         rows.append({"id": claim_id, "status": status, "module": tests[0].partition("::")[0] if tests else "",
                      "run_id": entry.get("run_id")})
     return rows
+
+
+def _minor(version: str) -> str:
+    """'3.12' of '3.12.3' (the syntax trees' form is fixed within a minor version); '' when not known."""
+    return ".".join(version.split(".")[:2]) if version.count(".") >= 1 else ""
