@@ -296,6 +296,20 @@ def test_a_seed_check_agrees_with_the_entry_it_is_kept_beside(tmp_path):
     assert "❗" in (tmp_path / "latest.md").read_text()
 
 
+def test_a_new_entry_keeps_only_the_seed_checks_made_by_its_own_code(tmp_path):
+    """A check of older code says nothing of an entry whose code changed since: rerun on the own seeds by the same
+    code, the check stays; by other code, it goes (and the report no longer shows a disagreement it never had)."""
+    coded = lambda code, **kw: {**_payload("a2020.one", **kw), "code": code}
+    report.write(tmp_path, _header(tmp_path), [coded("c1")])
+    report.write(tmp_path, _offset_header(tmp_path, 1000), [_at(coded("c1"), 1000)])
+    check, = report.load(tmp_path / "latest.json")["claims"]["a2020.one"]["seed_checks"]
+    assert check["code"] == "c1" and check["agrees"]
+    report.write(tmp_path, _header(tmp_path), [coded("c1", verdict="refuted")])
+    assert not report.load(tmp_path / "latest.json")["claims"]["a2020.one"]["seed_checks"][0]["agrees"]
+    report.write(tmp_path, _header(tmp_path), [coded("c2", verdict="refuted")])
+    assert report.load(tmp_path / "latest.json")["claims"]["a2020.one"]["seed_checks"] == []
+
+
 def test_a_run_on_other_seeds_recorded_first_becomes_the_check_of_the_own_seed_run(tmp_path):
     report.write(tmp_path, _offset_header(tmp_path, 1000), [_at(_payload("a2020.one"), 1000)])
     report.write(tmp_path, _header(tmp_path), [_payload("a2020.one")])

@@ -153,7 +153,13 @@ def seed_check(entry: dict, header: dict) -> dict:
             "date": header["date"], "git_commit": header["git_commit"], "verdict": entry["verdict"],
             "negative_control": entry["negative_control"]["verdict"], "margin": decision.get("margin"),
             "margin_halfwidths": decision.get("margin_halfwidths"), "reason": entry["reason"],
-            "looks": looks_brief(entry)}
+            "looks": looks_brief(entry), "code": entry_code(entry)}
+
+
+def entry_code(entry: dict) -> str | None:
+    """The code an entry was made by (its cases' `code`, see report.stale), or None where it was not recorded."""
+    codes = [case.get("code") for case in entry.get("cases") or ()]
+    return "+".join(codes) if codes and all(codes) else None
 
 
 def _merge_claim(main: dict | None, entry: dict, header: dict, runs: dict, checks=()) -> dict:
@@ -161,8 +167,9 @@ def _merge_claim(main: dict | None, entry: dict, header: dict, runs: dict, check
 
     An entry on the scale's own seeds (offset 0) replaces the claim's entry; one on other seeds becomes a seed
     check of it (the latest per offset); an entry on other seeds that arrives first stands in for the claim
-    until one on its own seeds arrives, and then becomes its seed check. Whether a check agrees is computed
-    against the entry it is kept beside, whenever either changes."""
+    until one on its own seeds arrives, and then becomes its seed check. A new entry that records its code keeps
+    only the checks made by the same code (an older check, of code since changed, says nothing of it). Whether a
+    check agrees is computed against the entry it is kept beside, whenever either changes."""
     by_offset = {c["seed_offset"]: c for c in (main or {}).get("seed_checks", ())}
     offset = entry.get("seed_offset", 0)
     if main is None or offset == main.get("seed_offset", 0):
@@ -177,6 +184,8 @@ def _merge_claim(main: dict | None, entry: dict, header: dict, runs: dict, check
         by_offset[offset], kept = seed_check(entry, header), main
     by_offset.update({c["seed_offset"]: c for c in checks})
     by_offset.pop(kept.get("seed_offset", 0), None)
+    if kept is entry and entry_code(entry):             # a new entry: a check made by other code does not check it
+        by_offset = {k: c for k, c in by_offset.items() if c.get("code") == entry_code(entry)}
     agreeing = [{**c, "agrees": c["verdict"] == kept["verdict"]
                  and c["negative_control"] == kept["negative_control"]["verdict"]}
                 for _, c in sorted(by_offset.items())]
