@@ -33,3 +33,14 @@ def test_an_entry_made_under_another_python_is_named_so_not_called_changed(tmp_p
     spec.loader.exec_module(module)
     report["claims"]["here"]["cases"][0]["code"] = claim_code(module.test_x)
     assert {row["id"]: row["status"] for row in stale_entries(report, tmp_path)}["here"] == CURRENT
+
+
+def test_the_seed_checks_of_an_entry_are_judged_by_the_code_that_made_them():
+    from sgdcheck.report.stale import CHECKS_NONE, CHECKS_OTHER, CHECKS_SAME, _checks_status
+
+    entry = {"cases": [{"code": "a"}, {"code": "b"}]}
+    assert _checks_status(entry) == CHECKS_NONE
+    assert _checks_status({**entry, "seed_checks": [{"code": "a+b"}]}) == CHECKS_SAME
+    assert _checks_status({**entry, "seed_checks": [{"code": "a+b"}, {}]}) == CHECKS_OTHER        # not recorded
+    assert _checks_status({**entry, "seed_checks": [{"code": "a+c"}]}) == CHECKS_OTHER
+    assert _checks_status({"cases": [{}], "seed_checks": [{"code": None}]}) == CHECKS_OTHER         # entry unknown

@@ -9,7 +9,7 @@ from ..errors import ReportError
 from . import diff
 from .fidelity import fidelity_page
 from .results import load, merge_reports, redraw
-from .stale import CURRENT, stale_entries
+from .stale import CHECKS_SAME, CURRENT, stale_entries
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -101,7 +101,9 @@ def stale_main(argv: list[str]) -> int:
                                      description="Which entries of a report were not made by the code now in the "
                                                  "checkout (their claim module, the engine modules it reaches, the "
                                                  "verdict rules or the seed design changed since, or they predate "
-                                                 "the record); exit status 1 when any, 2 on bad input.")
+                                                 "the record), and whether each entry's seed checks were made by the "
+                                                 "entry's own code; exit status 1 when any entry is not current, 2 on "
+                                                 "bad input.")
     parser.add_argument("report", nargs="?", default="reports", help="a report folder or latest.json file")
     parser.add_argument("--root", default=".", help="the folder the report's test ids are relative to (the pytest "
                                                      "root of the claims; default: here)")
@@ -119,9 +121,12 @@ def stale_main(argv: list[str]) -> int:
         print("\n".join(dict.fromkeys(row["module"] for row in behind if row["module"])))
     else:
         width = max([len(row["id"]) for row in rows] + [5])
+        print(f"{'claim':{width}}  {'entry':22}  {'seed checks':11}  module")
         for row in rows:
-            print(f"{row['id']:{width}}  {row['status']:22}  {row['module']}")
-        print(f"{len(rows) - len(behind)} of {len(rows)} entries made by the code now here")
+            print(f"{row['id']:{width}}  {row['status']:22}  {row['checks']:11}  {row['module']}")
+        same = sum(row["checks"] == CHECKS_SAME for row in rows)
+        print(f"{len(rows) - len(behind)} of {len(rows)} entries made by the code now here; {same} of {len(rows)} "
+              f"with seed checks made by the entry's own code")
     return 1 if behind else 0
 
 

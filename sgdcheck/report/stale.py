@@ -28,6 +28,7 @@ from ..fingerprint import PACKAGE, _sgdcheck_imports, code_digest
 DESIGN_MODULES = frozenset({"plugin", "looks"})      # how many seeds a claim is judged on, look by look
 CURRENT, CHANGED, NOT_RECORDED, GONE = "current", "code changed", "no code recorded", "test gone"
 OTHER_PYTHON = "made under Python {}"
+CHECKS_SAME, CHECKS_OTHER, CHECKS_NONE = "same code", "other code", "none"
 
 
 def _namespace_modules(namespace: dict) -> set[str]:
@@ -111,8 +112,20 @@ def stale_entries(report: dict, root: Path) -> list[dict]:
                       CURRENT if statuses else GONE)
         tests = [c.get("test") or "" for c in entry.get("cases") or ()]
         rows.append({"id": claim_id, "status": status, "module": tests[0].partition("::")[0] if tests else "",
-                     "run_id": entry.get("run_id")})
+                     "run_id": entry.get("run_id"), "checks": _checks_status(entry)})
     return rows
+
+
+def _checks_status(entry: dict) -> str:
+    """Whether the entry's seed checks were made by the code that made the entry: 'same code', 'other code' (some
+    check predates a change of the code, or its code was not recorded), or 'none'."""
+    from .results import entry_code
+
+    checks = entry.get("seed_checks") or ()
+    if not checks:
+        return CHECKS_NONE
+    code = entry_code(entry)
+    return CHECKS_SAME if code and all(check.get("code") == code for check in checks) else CHECKS_OTHER
 
 
 def _minor(version: str) -> str:
