@@ -38,7 +38,7 @@ from .entries import figure_name, is_known, merged_measurements
 from .html import dashboard
 from .markdown import markdown
 from .provenance import run_header
-from .stale import claim_code
+from .stale import claim_code, entry_code
 from .text import headline, looks_brief
 
 __all__ = ["SCHEMA", "run_header", "claim_code", "claim_entries", "summary_rows", "merge", "load", "read_history", "write",
@@ -156,12 +156,6 @@ def seed_check(entry: dict, header: dict) -> dict:
             "looks": looks_brief(entry), "code": entry_code(entry)}
 
 
-def entry_code(entry: dict) -> str | None:
-    """The code an entry was made by (its cases' `code`, see report.stale), or None where it was not recorded."""
-    codes = [case.get("code") for case in entry.get("cases") or ()]
-    return "+".join(codes) if codes and all(codes) else None
-
-
 def _merge_claim(main: dict | None, entry: dict, header: dict, runs: dict, checks=()) -> dict:
     """A claim's entry after `entry` (made by the run `header`) and further seed checks arrive.
 
@@ -184,8 +178,9 @@ def _merge_claim(main: dict | None, entry: dict, header: dict, runs: dict, check
         by_offset[offset], kept = seed_check(entry, header), main
     by_offset.update({c["seed_offset"]: c for c in checks})
     by_offset.pop(kept.get("seed_offset", 0), None)
-    if kept is entry and entry_code(entry):             # a new entry: a check made by other code does not check it
-        by_offset = {k: c for k, c in by_offset.items() if c.get("code") == entry_code(entry)}
+    code = entry_code(entry) if kept is entry else None
+    if code:                                            # a new entry: a check made by other code does not check it
+        by_offset = {k: c for k, c in by_offset.items() if c.get("code") == code}
     agreeing = [{**c, "agrees": c["verdict"] == kept["verdict"]
                  and c["negative_control"] == kept["negative_control"]["verdict"]}
                 for _, c in sorted(by_offset.items())]

@@ -98,6 +98,7 @@ def stale_entries(report: dict, root: Path) -> list[dict]:
     for claim_id, entry in sorted(report["claims"].items()):
         statuses = []
         python = _minor((report.get("runs") or {}).get(entry.get("run_id"), {}).get("python") or "") or here
+        other_python = OTHER_PYTHON.format(python)
         for case in entry.get("cases") or ():
             function = _test_function(root, case.get("test") or "", loaded)
             if function is None:
@@ -105,10 +106,10 @@ def stale_entries(report: dict, root: Path) -> list[dict]:
             elif not case.get("code"):
                 statuses.append(NOT_RECORDED)
             elif python != here:
-                statuses.append(OTHER_PYTHON.format(python))
+                statuses.append(other_python)
             else:
                 statuses.append(CURRENT if case["code"] == claim_code(function) else CHANGED)
-        status = next((s for s in (GONE, CHANGED, NOT_RECORDED, OTHER_PYTHON.format(python)) if s in statuses),
+        status = next((s for s in (GONE, CHANGED, NOT_RECORDED, other_python) if s in statuses),
                       CURRENT if statuses else GONE)
         tests = [c.get("test") or "" for c in entry.get("cases") or ()]
         rows.append({"id": claim_id, "status": status, "module": tests[0].partition("::")[0] if tests else "",
@@ -116,11 +117,15 @@ def stale_entries(report: dict, root: Path) -> list[dict]:
     return rows
 
 
+def entry_code(entry: dict) -> str | None:
+    """The code an entry was made by (its cases' `code`), or None where it was not recorded."""
+    codes = [case.get("code") for case in entry.get("cases") or ()]
+    return "+".join(codes) if codes and all(codes) else None
+
+
 def _checks_status(entry: dict) -> str:
     """Whether the entry's seed checks were made by the code that made the entry: 'same code', 'other code' (some
     check predates a change of the code, or its code was not recorded), or 'none'."""
-    from .results import entry_code
-
     checks = entry.get("seed_checks") or ()
     if not checks:
         return CHECKS_NONE
