@@ -102,7 +102,8 @@ def stale_main(argv: list[str]) -> int:
                                                  "checkout (their claim module, the engine modules it reaches, the "
                                                  "verdict rules or the seed design changed since, or they predate "
                                                  "the record), and whether each entry's seed checks were made by the "
-                                                 "entry's own code; exit status 1 when any entry is not current, 2 on "
+                                                 "entry's own code (an entry made under another minor Python is "
+                                                 "compared through the files of its commit); exit status 1 when any entry is not current, 2 on "
                                                  "bad input.")
     parser.add_argument("report", nargs="?", default="reports", help="a report folder or latest.json file")
     parser.add_argument("--root", default=".", help="the folder the report's test ids are relative to (the pytest "
@@ -121,9 +122,9 @@ def stale_main(argv: list[str]) -> int:
         print("\n".join(dict.fromkeys(row["module"] for row in behind if row["module"])))
     else:
         width = max([len(row["id"]) for row in rows] + [5])
-        print(f"{'claim':{width}}  {'entry':22}  {'seed checks':11}  module")
+        print(f"{'claim':{width}}  {'entry':22}  {'compared by':20}  {'seed checks':11}  module")
         for row in rows:
-            print(f"{row['id']:{width}}  {row['status']:22}  {row['checks']:11}  {row['module']}")
+            print(f"{row['id']:{width}}  {row['status']:22}  {row['compared']:20}  {row['checks']:11}  {row['module']}")
         same = sum(row["checks"] == CHECKS_SAME for row in rows)
         print(f"{len(rows) - len(behind)} of {len(rows)} entries made by the code now here; {same} of {len(rows)} "
               f"with seed checks made by the entry's own code")

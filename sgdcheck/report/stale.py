@@ -8,8 +8,11 @@ matters when every entry's recorded code equals the code of the checkout: `stale
 `sgdcheck-report stale` lists them (or their modules, to run again).
 
 The hash is of syntax trees, whose form changes between Python versions (3.12 added `type_params` to every function
-and class), so an entry made under another minor version of Python cannot be compared here: it is listed as made
-under that Python, not as changed code.
+and class), so the hash an entry recorded under another minor version of Python cannot be compared with one made
+here. Such an entry is compared through the commit it was made at instead: the same files, read from git at that
+commit, are hashed here (`claim_code_at`) and compared with the checkout's. Where git or the commit is not at hand
+(or the commit was dirty) the entry is listed as made under that Python, not as changed code. Seed checks are
+compared with their entry the same way.
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ import hashlib
 import importlib.util
 import inspect
 import platform
+import subprocess
 import sys
 from pathlib import Path
 from typing import Callable
@@ -59,12 +63,57 @@ def _module_digest(name: str) -> bytes:
     return code_digest((PACKAGE / f"{name}.py").read_text())
 
 
+def _modules_of(function: Callable) -> tuple[str, ...]:
+    return _closure(frozenset(_namespace_modules(function.__globals__) | DESIGN_MODULES))
+
+
 def claim_code(function: Callable) -> str:
     """A short hash of the code behind a claim test: its module's code and that of every sgdcheck module it
     reaches, the verdict rules and the seed design included. Equal hashes: the same evidence from the same runs."""
     digest = hashlib.sha256(code_digest(Path(inspect.getsourcefile(function)).read_text()))
-    for name in _closure(frozenset(_namespace_modules(function.__globals__) | DESIGN_MODULES)):
+    for name in _modules_of(function):
         digest.update(b"\0" + name.encode() + b"\0" + _module_digest(name))
+    return digest.hexdigest()[:16]
+
+
+@functools.lru_cache(maxsize=None)
+def _git_file(toplevel: Path, commit: str, path: str) -> str | None:
+    """The text of `path` (relative to the repository's top) at `commit`, or None where git cannot show it."""
+    try:
+        shown = subprocess.run(["git", "show", f"{commit}:{path}"], cwd=toplevel, capture_output=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return shown.stdout.decode() if shown.returncode == 0 else None
+
+
+@functools.lru_cache(maxsize=None)
+def _toplevel(folder: Path) -> Path | None:
+    try:
+        shown = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=folder, capture_output=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return Path(shown.stdout.decode().strip()).resolve() if shown.returncode == 0 else None
+
+
+def claim_code_at(function: Callable, commit: str | None) -> str | None:
+    """The `claim_code` that the files of `commit` give under this Python: the claim module and the same sgdcheck
+    modules, read from git at that commit. None where that cannot be known: no commit (or a dirty one, whose files
+    git does not hold), no git, or a file missing there (the closure of today's imports is used; a module the
+    commit imported and today's code does not would change the claim module's own text, so it still counts)."""
+    if not commit or "+" in commit or commit == "unknown":
+        return None
+    source = Path(inspect.getsourcefile(function)).resolve()
+    top = _toplevel(source.parent)
+    if top is None or _toplevel(PACKAGE) != top:
+        return None
+    texts = [_git_file(top, commit, source.relative_to(top).as_posix())]
+    names = _modules_of(function)
+    texts += [_git_file(top, commit, (PACKAGE / f"{name}.py").relative_to(top).as_posix()) for name in names]
+    if any(text is None for text in texts):
+        return None
+    digest = hashlib.sha256(code_digest(texts[0]))
+    for name, text in zip(names, texts[1:]):
+        digest.update(b"\0" + name.encode() + b"\0" + code_digest(text))
     return digest.hexdigest()[:16]
 
 
@@ -91,29 +140,35 @@ def _test_function(root: Path, nodeid: str, loaded: dict) -> Callable | None:
 def stale_entries(report: dict, root: Path) -> list[dict]:
     """Every claim of a report with its status against the code under `root` (the folder the test ids are relative
     to): current, code changed, no code recorded (made before entries recorded it), made under another Python
-    (its code hash cannot be compared here), or test gone."""
+    (its code hash cannot be compared here, nor its commit's files), or test gone. `compared` says how: by the
+    recorded hash, or by the files of the commit the entry was made at (an entry made under another Python)."""
     loaded: dict = {}
     rows = []
     here = _minor(platform.python_version())
+    runs = report.get("runs") or {}
     for claim_id, entry in sorted(report["claims"].items()):
-        statuses = []
-        python = _minor((report.get("runs") or {}).get(entry.get("run_id"), {}).get("python") or "") or here
+        statuses, functions, compared = [], [], "hash"
+        python = _python_of(runs, entry.get("run_id"), here)
         other_python = OTHER_PYTHON.format(python)
         for case in entry.get("cases") or ():
             function = _test_function(root, case.get("test") or "", loaded)
+            functions.append(function)
             if function is None:
                 statuses.append(GONE)
             elif not case.get("code"):
                 statuses.append(NOT_RECORDED)
             elif python != here:
-                statuses.append(other_python)
+                at = claim_code_at(function, (runs.get(entry.get("run_id")) or {}).get("git_commit"))
+                compared = f"commit (Python {python})"
+                statuses.append(other_python if at is None else CURRENT if at == claim_code(function) else CHANGED)
             else:
                 statuses.append(CURRENT if case["code"] == claim_code(function) else CHANGED)
         status = next((s for s in (GONE, CHANGED, NOT_RECORDED, other_python) if s in statuses),
                       CURRENT if statuses else GONE)
         tests = [c.get("test") or "" for c in entry.get("cases") or ()]
+        checks = _checks_status(entry, runs, functions if all(functions) else None, here)
         rows.append({"id": claim_id, "status": status, "module": tests[0].partition("::")[0] if tests else "",
-                     "run_id": entry.get("run_id"), "checks": _checks_status(entry)})
+                     "run_id": entry.get("run_id"), "checks": checks, "compared": compared})
     return rows
 
 
@@ -123,14 +178,37 @@ def entry_code(entry: dict) -> str | None:
     return "+".join(codes) if codes and all(codes) else None
 
 
-def _checks_status(entry: dict) -> str:
+def _python_of(runs: dict, run_id: str | None, here: str) -> str:
+    return _minor((runs.get(run_id) or {}).get("python") or "") or here
+
+
+def _code_here(code: str | None, run: dict, functions: list | None, here: str) -> str | None:
+    """A recorded code (an entry's or a check's) as this Python would hash it: the recorded one when made under
+    this Python, else the hash of the files of the commit it was made at (None where that is not known)."""
+    if not code or _minor(run.get("python") or "") in ("", here):
+        return code
+    if not functions:
+        return None
+    codes = [claim_code_at(function, run.get("git_commit")) for function in functions]
+    return "+".join(codes) if all(codes) else None
+
+
+def _checks_status(entry: dict, runs: dict | None = None, functions: list | None = None, here: str = "") -> str:
     """Whether the entry's seed checks were made by the code that made the entry: 'same code', 'other code' (some
-    check predates a change of the code, or its code was not recorded), or 'none'."""
+    check predates a change of the code, or its code was not recorded), or 'none'. A check or entry made under
+    another Python is compared through the files of its commit (`functions`: the entry's test functions)."""
     checks = entry.get("seed_checks") or ()
     if not checks:
         return CHECKS_NONE
     code = entry_code(entry)
-    return CHECKS_SAME if code and all(check.get("code") == code for check in checks) else CHECKS_OTHER
+    if code and all(check.get("code") == code for check in checks):
+        return CHECKS_SAME
+    runs, here = runs or {}, here or _minor(platform.python_version())
+    mine = _code_here(code, runs.get(entry.get("run_id")) or {}, functions, here)
+    same = mine is not None and all(
+        _code_here(check.get("code"), runs.get(check.get("run_id")) or {}, functions, here) == mine
+        for check in checks)
+    return CHECKS_SAME if same else CHECKS_OTHER
 
 
 def _minor(version: str) -> str:
