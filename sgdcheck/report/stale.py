@@ -21,13 +21,12 @@ import hashlib
 import importlib.util
 import inspect
 import platform
-import subprocess
 import sys
 from pathlib import Path
 from typing import Callable
 
 from ..errors import ReportError
-from ..fingerprint import PACKAGE, _sgdcheck_imports, code_digest
+from ..fingerprint import PACKAGE, _sgdcheck_imports, code_digest, git
 
 DESIGN_MODULES = frozenset({"plugin", "looks"})      # how many seeds a claim is judged on, look by look
 CURRENT, CHANGED, NOT_RECORDED, GONE = "current", "code changed", "no code recorded", "test gone"
@@ -67,32 +66,31 @@ def _modules_of(function: Callable) -> tuple[str, ...]:
     return _closure(frozenset(_namespace_modules(function.__globals__) | DESIGN_MODULES))
 
 
+def _combined(claim_digest: bytes, module_digests: list[tuple[str, bytes]]) -> str:
+    digest = hashlib.sha256(claim_digest)
+    for name, module_digest in module_digests:
+        digest.update(b"\0" + name.encode() + b"\0" + module_digest)
+    return digest.hexdigest()[:16]
+
+
 def claim_code(function: Callable) -> str:
     """A short hash of the code behind a claim test: its module's code and that of every sgdcheck module it
     reaches, the verdict rules and the seed design included. Equal hashes: the same evidence from the same runs."""
-    digest = hashlib.sha256(code_digest(Path(inspect.getsourcefile(function)).read_text()))
-    for name in _modules_of(function):
-        digest.update(b"\0" + name.encode() + b"\0" + _module_digest(name))
-    return digest.hexdigest()[:16]
+    return _combined(code_digest(Path(inspect.getsourcefile(function)).read_text()),
+                     [(name, _module_digest(name)) for name in _modules_of(function)])
 
 
 @functools.lru_cache(maxsize=None)
 def _git_file(toplevel: Path, commit: str, path: str) -> str | None:
-    """The text of `path` (relative to the repository's top) at `commit`, or None where git cannot show it."""
-    try:
-        shown = subprocess.run(["git", "show", f"{commit}:{path}"], cwd=toplevel, capture_output=True, timeout=30)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return shown.stdout.decode() if shown.returncode == 0 else None
+    """The text of `path` (relative to the repository's top) at `commit`, or None where git cannot show it (an
+    empty file reads as None too: no module of a claim's closure is empty)."""
+    return git("show", f"{commit}:{path}", cwd=toplevel) or None
 
 
 @functools.lru_cache(maxsize=None)
 def _toplevel(folder: Path) -> Path | None:
-    try:
-        shown = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=folder, capture_output=True, timeout=30)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return Path(shown.stdout.decode().strip()).resolve() if shown.returncode == 0 else None
+    top = git("rev-parse", "--show-toplevel", cwd=folder)
+    return Path(top).resolve() if top else None
 
 
 def claim_code_at(function: Callable, commit: str | None) -> str | None:
@@ -111,10 +109,7 @@ def claim_code_at(function: Callable, commit: str | None) -> str | None:
     texts += [_git_file(top, commit, (PACKAGE / f"{name}.py").relative_to(top).as_posix()) for name in names]
     if any(text is None for text in texts):
         return None
-    digest = hashlib.sha256(code_digest(texts[0]))
-    for name, text in zip(names, texts[1:]):
-        digest.update(b"\0" + name.encode() + b"\0" + code_digest(text))
-    return digest.hexdigest()[:16]
+    return _combined(code_digest(texts[0]), [(name, code_digest(text)) for name, text in zip(names, texts[1:])])
 
 
 def _test_function(root: Path, nodeid: str, loaded: dict) -> Callable | None:
