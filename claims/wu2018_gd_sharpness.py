@@ -68,8 +68,13 @@ CLAIM = Claim(
                   "Table 2 ratio 0.27 at eta = 0.01 (seed 003, lines 385-388) and 'not expected to hold for very "
                   "small learning rates' (lines 427-428)"),
         Threshold("5 seeds per eta", "source", "Table 2 caption: repeated 5 times (seed 003, lines 359-360)"),
-        Threshold("control: pooled a eta/2 <= 0.5 (sharpness at most 1/eta)", "argument",
-                  "half the stability bound; a strawman that must fail when GD sits near 2/eta"),
+        Threshold("control: the lazy-training rival, log(a at the smallest eta / a at the largest) <= log 2 "
+                  "per seed", "argument",
+                  "in the lazy (NTK) regime GD ends near its initialisation with the Hessian it started with, "
+                  "whatever the step (Jacot et al. 2018; Lee et al. 2019; Cohen et al. 2021 contrast it with "
+                  "progressive sharpening): the sharpness does not follow eta. A factor 2 allows for seeds and the "
+                  "loss goal (Table 2's sd is at most 11% of its mean); the claim predicts the factor eta_max / "
+                  "eta_min (4 at smoke, 40 at full)"),
         Threshold("sharpness eigen-solver tol 1e-4", "argument", "numerical accuracy far below the bands"),
     ),
     notes="Closeness is judged as sharpness x eta / 2 >= 0.8 (the paper's own ratios are 0.95-1.0 for "
@@ -138,13 +143,22 @@ def test_gd_sharpness(scale, device, evidence):
     bound = [at_most(ratios[lr], SLACK, what=f"mean sharpness x eta / 2 at eta={lr:g}") for lr in lrs]
     close = [at_least(ratios[lr], CLOSE, what=f"sharpness x eta / 2 at eta={lr:g}") for lr in lrs if lr >= 0.05]
     verdict = combine([*bound, *close], preconditions=[converged])
-    pooled = [r for lr in lrs for r in ratios[lr]]
-    control = combine([at_most(pooled, 0.5, what="sharpness x eta / 2 over all runs")], preconditions=[converged])
+    control = combine([_lazy_rival(by_lr, min(lrs), max(lrs))], preconditions=[converged])
     steps_over = {lr: [r["steps"] for r in runs] for lr, runs in by_lr.items()}
     evidence.detail(steps=steps_over)
     _figure(evidence, by_lr, lrs)
     evidence.conclude(CLAIM, verdict, seeds=seeds,
-                      negative_control=("GD minima have sharpness at most 1/eta (half the stability bound)", control))
+                      negative_control=("the lazy-training rival: GD's sharpness does not follow eta (within a factor "
+                                        f"2 from eta = {min(lrs):g} to {max(lrs):g})", control))
+
+
+def _lazy_rival(by_lr, small, large):
+    """The rival's prediction, paired by seed (the same initialisation at every eta): the log ratio of the
+    sharpness at the smallest and the largest step is at most log 2."""
+    at_large = {r["seed"]: r["sharpness"] for r in by_lr[large]}
+    log_ratios = [float(np.log(r["sharpness"] / at_large[r["seed"]])) for r in by_lr[small] if r["seed"] in at_large]
+    return at_most(log_ratios, float(np.log(2.0)),
+                   what=f"log(sharpness at eta={small:g} / sharpness at eta={large:g}), paired by seed")
 
 
 def _figure(evidence, by_lr, lrs):
