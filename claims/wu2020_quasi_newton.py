@@ -90,9 +90,14 @@ CLAIM = Claim(
                   "argument",
                   "rule of three: no failure in N examples bounds the failure rate below 3/N at 95% "
                   "(holds_for_all); N is set by the CPU budget"),
-        Threshold("control: the stable fraction with D ~ H at eta = 1 within +-0.05 of plain GD's", "argument",
-                  "the rival (preconditioning changes nothing, the GD condition lambda_max(H) <= 2/eta decides) "
-                  "predicts equal fractions; 0.05 is the claim's own 'almost all' margin")
+        Threshold("control: with the diagonal D = diag(H) the stable fraction at eta = 0.5 is >= 0.95 (95% "
+                  "Clopper-Pearson interval)", "argument",
+                  "the rival reading of the slide, which cites adaptive methods (Wilson et al., line 842): a "
+                  "diagonal curvature estimate, what Adagrad/Adam-type methods keep, is 'D ~ H' enough, so almost "
+                  "all minima stay stable; judged at eta = 0.5, the smallest judged step, where it is easiest to meet; "
+                  "0.95 is the claim's own 'almost all'. It could pass: "
+                  "lambda_max(diag(H)^-1 H) lies in [1, d] and is near 1 for near-diagonal Hessians; with the "
+                  "sampled random eigenvectors the off-diagonal mass decides")
     ),
 )
 ENTRY = st.floats(-2, 2, allow_nan=False, width=64)
@@ -167,10 +172,12 @@ def test_quasi_newton(scale, evidence):
     lrs = [0.5, 1.0, 1.5, 1.8, 1.9, 2.0, 2.5]
     newton = {lr: sum(preconditioned_gd_rate(h, d, lr) <= 1 for h, d in minima) for lr in lrs}
     plain = {lr: sum(np.linalg.eigvalsh(h)[-1] <= 2 / lr for h, _ in minima) for lr in lrs}
+    diagonal = {lr: sum(preconditioned_gd_rate(h, np.diag(np.diag(h)), lr) <= 1 for h, _ in minima) for lr in lrs}
     total = len(minima)
     evidence.record(iff_examples=exact.examples, simulation_examples=simulated.examples,
                     stable_fraction_D_near_H={str(k): v / total for k, v in newton.items()},
-                    stable_fraction_plain_GD={str(k): v / total for k, v in plain.items()})
+                    stable_fraction_plain_GD={str(k): v / total for k, v in plain.items()},
+                    stable_fraction_D_diagonal={str(k): v / total for k, v in diagonal.items()})
     worst = max(preconditioned_sharpness(h, d) for h, d in minima)
     evidence.finding(
         f"With D = H^1/2 (I + 0.05 S) H^1/2 the largest lambda_max(D^-1 H) over the sampled minima is {worst:.4f}, "
@@ -179,27 +186,26 @@ def test_quasi_newton(scale, evidence):
     evidence.figure("stable-fraction", figure("Fraction of random minima stable (spectrum 1e-2..1e3, d = 10)", [
         panel("", "learning rate eta", "fraction stable",
               [series("line", lrs, [newton[lr] / total for lr in lrs], "D = H^1/2 (I + 0.05 S) H^1/2", marker="o"),
+               series("line", lrs, [diagonal[lr] / total for lr in lrs], "D = diag(H)", marker="^"),
                series("line", lrs, [plain[lr] / total for lr in lrs], "plain GD (D = I)", marker="s")],
               vlines=[(2.0, "eta = 2")]),
     ]))
     evidence.record(stability=shown(not (exact.found or simulated.found), "iff holds exactly and in simulation"
                                     if not (exact.found or simulated.found) else "counterexample found", unit="holds"),
                     **{"D ~ H": shown({"eta 1.8": newton[1.8] / total, "eta 2.0": newton[2.0] / total,
-                                       "plain GD eta 1": plain[1.0] / total},
+                                       "plain GD eta 1": plain[1.0] / total, "D = diag(H) eta 0.5": diagonal[0.5] / total},
                                       f"stable fraction {newton[1.8] / total:.0%} at eta 1.8, {newton[2.0] / total:.0%} "
-                                      f"at 2.0 (plain GD at eta 1: {plain[1.0] / total:.0%})")})
+                                      f"at 2.0 (plain GD at eta 1: {plain[1.0] / total:.0%}; D = diag(H) at eta 0.5: "
+                                      f"{diagonal[0.5] / total:.0%})")})
     verdict = combine([
         holds_for_all(exact.examples, exact.counterexample, "rho(I - eta D^-1 H) <= 1 iff lambda_max(D^-1 H) <= 2/eta"),
         holds_for_all(simulated.examples, simulated.counterexample, "simulated growth iff lambda_max(D^-1 H) > 2/eta"),
         *[proportion(newton[lr], total, low=0.95, what=f"stable fraction with D ~ H at eta = {lr}")
           for lr in lrs if lr <= 1.8],
     ])
-    # The rival: preconditioning does not change which minima are stable, lambda_max(H) <= 2/eta decides as for
-    # plain GD (the stability condition of Wu, Ma & E 2018 for GD).
-    plain_share = plain[1.0] / total
-    control = proportion(newton[1.0], total, max(0.0, plain_share - 0.05), min(1.0, plain_share + 0.05),
-                         what="stable fraction with D ~ H at eta = 1, against plain GD's")
+    # The rival: a diagonal curvature estimate (what adaptive methods keep) is already 'D ~ H'.
+    control = proportion(diagonal[0.5], total, low=0.95, what="stable fraction with D = diag(H) at eta = 0.5")
     evidence.conclude(CLAIM, verdict, seeds=[seed],
-                      negative_control=("preconditioning does not change which minima are stable: with D ~ H the stable "
-                                        "fraction at eta = 1 is plain GD's (lambda_max(H) <= 2/eta), within 0.05",
+                      negative_control=("a diagonal preconditioner is enough: with D = diag(H) (the curvature that "
+                                        "adaptive methods estimate) almost every minimum (>= 95%) is stable at eta = 0.5",
                                         control))
