@@ -44,8 +44,10 @@ CLAIM = Claim(
                   "direction of 'the smaller the batch size, the flatter' and 'always favors flatter minima than "
                   "GD' (seed 003, lines 442-443)"),
         Threshold("control: |log(a at smallest B / a of GD)| <= 0.05 (equivalence)", "tuned",
-                  "module notes: twice the seed-to-seed spread of a at one batch size, measured on these runs; "
-                  "confirmed on seeds 1000+ (smoke)"),
+                  "the rival: the step alone sets the sharpness, a ~ 2/eta at every batch size (GD's side of "
+                  "eq. 9 has no B; the edge of stability of Cohen et al. 2021, cohen2021.edge-of-stability, "
+                  "carried over to SGD), so the smallest batch ends as sharp as GD. The band: twice the seed-to-seed "
+                  "spread of a at one batch size, measured on these runs; confirmed on seeds 1000+ (smoke)"),
         Threshold("eta = 0.5", "source", "Fig. 6's FashionMNIST rate (seed 003, line 458)"),
     ),
     notes="The control's 'no dependence' is an equivalence test with a smallest effect of 5% of the sharpness "
@@ -72,4 +74,5 @@ def test_batch_sharpness(scale, device, evidence):
     evidence.detail(**diagram)
     evidence.figure("diagram", diagram_figure(diagram))
     evidence.conclude(CLAIM, verdict, seeds=sorted({p["seed"] for p in diagram["points"]}),
-                      negative_control=("the sharpness does not depend on the batch size (within 5%)", control))
+                      negative_control=("the step alone sets the sharpness (a ~ 2/eta, Cohen et al. 2021, carried over to "
+                                        "SGD): it does not depend on the batch size (within 5%)", control))

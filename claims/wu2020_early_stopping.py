@@ -7,7 +7,7 @@ E e(k) = r_1^{2k} + eps^2 sum_j (1 - r_j^k)^2 / sigma_j^2, r_j = 1 - eta sigma_j
 """
 import numpy as np
 
-from sgdcheck import Claim, Deviation, Quote, Source, Threshold, Tolerance, combine, holds, holds_for_all, within
+from sgdcheck import Claim, Deviation, Quote, Source, Threshold, Tolerance, at_most, combine, holds, holds_for_all, within
 from sgdcheck import shown
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.linear import early_stopping_curve
@@ -75,8 +75,15 @@ CLAIM = Claim(
                   "10,000 steps",
                   "tuned",
                   "no stated origin in the module; confirmed on seeds 1000+ (smoke)"),
-        Threshold("control: the exact error's mean log-log slope from its minimum to the last step >= 2", "argument",
-                  "a rise like t^2 has slope 2; the source's eps^2 t has slope 1 at most"),
+        Threshold("control: log(e at the last step / e at its smallest checkpoint) at most log 2 per seed "
+                  "(Student t interval, simulated errors)", "argument",
+                  "the rival of benign overfitting (Bartlett, Long, Lugosi & Tsigler 2020): the interpolant GD "
+                  "converges to from 0 is nearly as good as the early-stopped one, so the error past its minimum "
+                  "does not deteriorate; 'within 2x' mirrors part 3's 'rises above twice its minimum'. It can hold "
+                  "for other spectra (many small but not tiny sigma_j); this X's slow directions (sigma_j^2/n = "
+                  "0.3/j) make the noise fit by the interpolant large. It replaced a rival slope >= 2 on the exact "
+                  "curve, which no spectrum can reach: each noise term (1 - r_j^k)^2 rises at most like k^2 from 0 "
+                  "and flattens before the minimum"),
     ),
     tolerance=Tolerance(rtol=0.1, note="simulated mean vs exact expectation at each checkpoint"),
 )
@@ -147,13 +154,13 @@ def test_early_stopping(scale, evidence):
               "the exact error falls below 10% of e(0), then rises above twice its minimum"),
         holds(e_t0 <= t0_bound, f"E e(T_0) = {e_t0:.3g} <= (n eps^2/s1^2) log^2(.) = {t0_bound:.3g}"),
     ])
-    # The rival: fast deterioration, the square of the source's own first bound min{1, s_j^4 t^2/n^2} (the step
-    # before its square root) read as the rate: the error would rise like eps^2 t^2, a log-log slope of 2 or more,
-    # where the source says it rises slowly, like eps^2 t.
+    # The rival: benign overfitting (Bartlett et al. 2020), the interpolant as good as the early-stopped
+    # parameters: per seed, the simulated error at the last step within 2x of its smallest checkpoint.
     rising = float(np.log(exact_fine[-1] / exact_fine[best]) / np.log(LAST / max(best, 1)))
-    evidence.detail(rising_loglog_slope=rising)
-    control = holds(rising >= 2.0, f"the exact error's mean log-log slope from its minimum (step {best}) to step "
-                                   f"{LAST} is {rising:.3g} >= 2")
+    per_seed = np.log(np.array([errors[-1] / min(errors) for errors in ratios * exact]))
+    evidence.detail(rising_loglog_slope=rising, log_end_over_smallest=per_seed.tolist())
+    control = at_most(per_seed, float(np.log(2)), what="log(e at the last step / e at its smallest checkpoint), "
+                                                       "simulated, per seed (the rival: at most log 2)")
     evidence.conclude(CLAIM, verdict, seeds=scale.seeds,
-                      negative_control=("fast deterioration: past its minimum the error rises like t^2 or faster",
-                                        control))
+                      negative_control=("benign overfitting: the interpolant GD converges to is within 2x of the early-"
+                                        "stopped error", control))
