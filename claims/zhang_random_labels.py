@@ -4,6 +4,8 @@ Zhang, Bengio, Hardt, Recht & Vinyals (ICLR 2017), as cited by Poggio & Liao (Se
 reading list (seed 004): CIFAR-10 Inception 100.0% train / 9.78% test on random labels. Checked with
 the FashionMNIST FNN trained by SGD on natural and on random labels.
 """
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -12,7 +14,6 @@ from sgdcheck import shown
 from sgdcheck.figures import figure, panel, series
 from sgdcheck.runs import cached_run, reached_goal, trained_model, training_data
 from sgdcheck.stats import precondition
-from sgdcheck.run_sets import labelled_runs
 from sgdcheck.setups import accuracy, held_out, label_runs
 
 CLAIM = Claim(
@@ -62,10 +63,13 @@ CLAIM = Claim(
         Threshold("mean natural-label test accuracy >= 0.5 (95% t interval)", "tuned",
                   "no stated origin (the source's natural runs score 85.75-89.31%, lines 65-68); confirmed on seeds "
                   "1000+ (smoke)"),
-        Threshold("step budget 20,000 (smoke) / 40,000 (full) / 200,000 (paper): a random-label run short of zero "
-                  "error at its end counts against the claim",
+        Threshold("step budget 20,000 (smoke) / 40,000 (full) / 200,000 (paper) for the natural labels, twice that "
+                  "for the random labels: a random-label run short of zero error at its end counts against the claim",
                   "tuned",
-                  "no stated origin; confirmed on seeds 1000+ (smoke)"),
+                  "no stated origin for the natural budget (confirmed on seeds 1000+, smoke); the random labels get "
+                  "RANDOM_BUDGET = 2 times it so that the control's ten-fold slowdown can be seen: the natural runs "
+                  "end near 2,300 (smoke) / 4,600 (full) steps, and the common budget capped the measurable ratio "
+                  "at 8.7, under the rival's 10"),
         Threshold("precondition: natural-label runs reach loss 1e-3 and zero training error; no random-label run "
                   "diverges",
                   "argument",
@@ -74,16 +78,28 @@ CLAIM = Claim(
                   "interval)",
                   "argument",
                   "Zhang et al. find random labels take a small constant factor longer; 'ten times or more' is the "
-                  "capacity view's prediction, an order of magnitude"),
+                  "capacity view's prediction, an order of magnitude. The random runs' budget (twice the natural "
+                  "one) lets a ratio up to ~17 be measured, so the rival can pass"),
     ),
     notes="Chance is 10% (ten classes); 'at chance' means the mean test accuracy lies in [7%, 13%]. Every run "
-          "trains to the loss goal and zero training error; a random-label run that ends its step budget (20,000 "
-          "steps at smoke, 40,000 at full) with an image unfit counts against the claim.",
+          "trains to the loss goal and zero training error; a random-label run that ends its step budget (40,000 "
+          "steps at smoke, 80,000 at full: twice the natural runs') with an image unfit counts against the claim.",
 )
 
 
+RANDOM_BUDGET = 2           # the random-label runs' step budget, in natural-label budgets
+
+
+def label_configs(scale, device, kind: str):
+    """The natural-label runs of sgdcheck.setups.label_runs, or its random-label runs with RANDOM_BUDGET times
+    the step budget (the same runs up to where they stop: each stops at its goal)."""
+    if kind == "natural":
+        return label_runs(scale, device, 0.0)
+    return [replace(config, max_steps=RANDOM_BUDGET * config.max_steps) for config in label_runs(scale, device, 1.0)]
+
+
 def planned_runs(scale, device):
-    return labelled_runs(scale, device)
+    return label_configs(scale, device, "natural") + label_configs(scale, device, "random")
 
 
 @pytest.mark.gpu
@@ -91,9 +107,9 @@ def planned_runs(scale, device):
 def test_random_labels(scale, device, evidence):
     evidence.device = device
     results = {}
-    for kind, fraction in (("natural", 0.0), ("random", 1.0)):
+    for kind in ("natural", "random"):
         rows = []
-        for config in label_runs(scale, device, fraction):
+        for config in label_configs(scale, device, kind):
             record = cached_run(config)
             model = trained_model(record, config)
             x, y = training_data(config)
