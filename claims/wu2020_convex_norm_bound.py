@@ -61,7 +61,10 @@ CLAIM = Claim(
                   "the rival picture of GD moving the norm monotonically from its start to the minimum-norm "
                   "solution (true in one dimension and for theta_0 in the row space of least squares); the sum "
                   "in the theorem is the room GD needs beyond it, so the control is the theorem's bound moved "
-                  "down to the larger of its two terms"),
+                  "down to the larger of its two terms. No rival can predict a violation at these steps: with eta <= "
+                  "1/L the distance to theta_bar does not grow, so ||theta_t|| <= ||theta_0|| + 2||theta_bar|| "
+                  "follows (for least squares from the row space even ||theta_0|| + ||theta_bar||); a tighter bound "
+                  "is the only kind of rival that could pass, and this one would if GD never overshot its ends"),
     ),
     tolerance=Tolerance(rtol=1e-9, note="round-off"),
 )
