@@ -310,6 +310,17 @@ def _record(evidence, rows, reshuffled, seeds, steps):
                          f"floor is 1: in the directions every H_i annihilates E[(I - eta H_b)^2] is 1, so at these "
                          f"over-parameterised minima 'eq. 8 holds' cannot show how far the sharpest directions are "
                          f"from their edge.")
+    drift = []
+    for data_name, run in sorted({(r["data"], r["run"]) for r in rows}):
+        ratios = [r["a_after"] / r["a"] for r in rows
+                  if r["data"] == data_name and r["run"] == run and np.isfinite(r["a_after"])]
+        if ratios:
+            drift.append(f"{data_name} {run}: {np.median(ratios):.2f} [{min(ratios):.2f}, {max(ratios):.2f}], "
+                         f"n = {len(ratios)}")
+    if drift:
+        evidence.finding("Sharpness where each probe ended / at its start, median [range] over the runs that did not "
+                         "diverge, whether they left or not (a measurement beside the verdict, which does not define "
+                         "escape by it): " + "; ".join(drift) + ".")
     late = [r for r in rows if r["escaped"] and r["peak_step"] is not None and r["peak_step"] > r["return_step"]]
     if late:
         evidence.finding("The largest loss of the window came after the run was back at the goal (a second burst, not "
