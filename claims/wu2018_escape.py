@@ -20,7 +20,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from sgdcheck import Claim, Deviation, Quote, Source, Threshold, at_most, combine, holds, precondition, shown
+from sgdcheck import (Claim, Deviation, Quote, Source, Threshold, at_most, combine, holds, known_refutation, precondition,
+                      shown)
 from sgdcheck.measurement_cache import cached_measurement
 from sgdcheck.escape import BURST
 from sgdcheck.escape_sampling import probes_with_sampling
@@ -186,8 +187,15 @@ def planned_runs(scale, device):
     return gd_minima(scale, device, lrs=(LR,)) + [corrupted_minima(scale, device)]
 
 
+STAYS_REFUTED = known_refutation(
+    "on the plain data eq. 8 holds for SGD B = 200 at its floor (criterion 1 + 1e-5), yet 4 of the runs predicted to stay "
+    "(full, seeds 0-11 and 1000-1002) held a 70-250x burst for 30 steps or more and came back to the goal a few percent flatter; "
+    "every run predicted to escape left", scales=("full",))
+
+
 @pytest.mark.gpu
 @pytest.mark.xdist_group("fashion-gd")
+@STAYS_REFUTED
 def test_escape(scale, device, evidence):
     if scale.name == "smoke":
         pytest.skip(NOT_AT_SMOKE)
