@@ -186,6 +186,11 @@ def _network_escapes(scale, device) -> list[dict]:
             for record, member in zip(compute(job), job.members()) if record.seed in seeds]
 
 
+def _burst(row) -> str:
+    """SGD's largest loss over its start, or 'diverged' (the loss overflowed: no finite burst to show)."""
+    return "diverged" if row["diverged"] or not np.isfinite(row["burst"]) else f"{row['burst']:.0f}x"
+
+
 def _network_seeds(scale):
     return scale.seed_range(scale.pick(smoke=3, full=5))
 
@@ -232,7 +237,7 @@ def _network(scale, device, evidence):
                                             f"{np.median([b for r in rows for b in r['frozen_bursts']]):.3g}x the "
                                             f"start, above {LEAVE:g}x for at most "
                                             f"{max(k for r in rows for k in r['frozen_steps_above'])} steps; SGD's "
-                                            f"at {[round(r['burst']) for r in rows]}x (noise power "
+                                            f"at {', '.join(_burst(r) for r in rows)} (noise power "
                                             f"{np.mean([r['frozen_noise_power'] for r in rows]):.3g} at starts of loss "
                                             f"{np.mean([r['start_loss'] for r in rows]):.2g})", unit="share of chains")})
     evidence.detail(network=[{k: v for k, v in r.items() if "history" not in k} for r in rows])

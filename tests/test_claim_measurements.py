@@ -127,3 +127,37 @@ def test_flatness_labels_measures_each_run_once(monkeypatch):
     monkeypatch.setattr(claim, "flatness_radius", lambda model, x, y, loss, seed, **k: measured.append(seed) or 1.0)
     first, added = _looks(lambda scale: claim._radii(scale, "cpu", 0.0, None), measured)
     assert first == [0, 1, 2] and added == [3, 4, 5]
+
+
+class _Evidence:
+    """What a claim's test hands its evidence: kept here to look at, the verdict included."""
+
+    def __init__(self):
+        self.recorded, self.verdicts = {}, []
+
+    def record(self, **values):
+        self.recorded.update(values)
+
+    def detail(self, **details):
+        pass
+
+    def figure(self, name, spec):
+        pass
+
+    def conclude(self, claim, verdict, *, negative_control, seeds, case=""):
+        self.verdicts.append((verdict, negative_control[1]))
+
+
+def test_escape_speed_reports_a_diverged_sgd_run_instead_of_crashing(monkeypatch):
+    claim = _claim("wu2018_escape_speed")
+    row = dict(minimum=True, polished=True, start_loss=1e-4, left=True, peak_step=12, history=[(0, 1e-4), (10, 1e-2)],
+               frozen_steps=400, frozen_leave_steps=[None] * 3, frozen_bursts=[2.0] * 3, frozen_steps_above=[0] * 3,
+               frozen_noise_power=1.0, frozen_history=[(0, 1e-4)])
+    rows = [dict(row, seed=0, leave_step=10, return_step=300, burst=300.0, diverged=False),
+            dict(row, seed=1, leave_step=20, return_step=None, burst=float("inf"), diverged=True),
+            dict(row, seed=2, leave_step=10, return_step=250, burst=200.0, diverged=False)]
+    monkeypatch.setattr(claim, "_network_escapes", lambda scale, device: rows)
+    evidence = _Evidence()
+    claim._network(SEQUENTIAL, "cpu", evidence)
+    assert "SGD's at 300x, diverged, 200x (" in evidence.recorded["diffusion escape (network)"].text
+    assert len(evidence.verdicts) == 1
