@@ -264,6 +264,10 @@ def test_escape(scale, device, evidence):
                                         "size", control))
 
 
+def _share_left(rows) -> str:
+    return f"{sum(r['left'] for r in rows)}/{len(rows)}"
+
+
 def _largest_burst(rows) -> str:
     if any(r["diverged"] or not np.isfinite(r["burst"]) for r in rows):
         return "some diverged"
@@ -285,9 +289,8 @@ def _record(evidence, rows, reshuffled, seeds, steps):
         values = [r[key] for r in rows if where(r) and r[key] is not None and np.isfinite(r[key])]
         return float(np.mean(values)) if values else float("nan")
 
-    def reshuffled_left(data_name, batch):
-        chosen = [r for r in reshuffled if r["data"] == data_name and r["batch"] == batch]
-        return f"{sum(r['left'] for r in chosen)}/{len(chosen)}"
+    def reshuffled_at(data_name, batch):
+        return [r for r in reshuffled if r["data"] == data_name and r["batch"] == batch]
 
     plain = lambda r: r["data"] == "FashionMNIST"
     returned = lambda r: r["escaped"]
@@ -302,7 +305,7 @@ def _record(evidence, rows, reshuffled, seeds, steps):
                                            unit="share left"),
         "SGD B = 100 (corrupted data)": shown(share("corrupted FashionMNIST", "SGD B=100"),
                                               f"corrupted: {line('corrupted FashionMNIST', 'SGD B=100')}, with random "
-                                              f"reshuffling left {reshuffled_left('corrupted FashionMNIST', 100)}; plain: "
+                                              f"reshuffling left {_share_left(reshuffled_at('corrupted FashionMNIST', 100))}; plain: "
                                               f"{line('FashionMNIST', 'SGD B=100')}", unit="share left"),
         "GD eta > 2/a": shown(mean("left", lambda r: r["run"] == "GD eta=2.5/a"),
                               f"GD at eta = 2.5/a: {line('FashionMNIST', 'GD eta=2.5/a')}; corrupted: "
@@ -317,10 +320,9 @@ def _record(evidence, rows, reshuffled, seeds, steps):
     compared = []
     for data_name, batch in sorted({(r["data"], r["batch"]) for r in reshuffled}):
         ours = [r for r in rows if r["data"] == data_name and r["run"] == f"SGD B={batch}"]
-        theirs = [r for r in reshuffled if r["data"] == data_name and r["batch"] == batch]
-        compared.append(f"{data_name} B = {batch}: {sum(r['left'] for r in ours)}/{len(ours)} with independent "
-                        f"uniform batches, {sum(r['left'] for r in theirs)}/{len(theirs)} with random reshuffling "
-                        f"({_largest_burst(theirs)})")
+        theirs = reshuffled_at(data_name, batch)
+        compared.append(f"{data_name} B = {batch}: {_share_left(ours)} with independent uniform batches, "
+                        f"{_share_left(theirs)} with random reshuffling ({_largest_burst(theirs)})")
     evidence.finding("SGD from the same polished GD minima, runs that left (the claim's definition): "
                      + "; ".join(compared) + ". The prediction assumes independent batches and is judged on them only.")
     undecided = [r for r in rows if r["predicted"] == NOT_PREDICTED]
