@@ -275,14 +275,17 @@ def _largest_burst(rows) -> str:
 
 
 def _record(evidence, rows, reshuffled, seeds, steps):
+    def runs_of(data_name, run):
+        return [r for r in rows if r["data"] == data_name and r["run"] == run]
+
     def share(data_name, run):
-        chosen = [r for r in rows if r["data"] == data_name and r["run"] == run]
+        chosen = runs_of(data_name, run)
         return sum(r["left"] for r in chosen) / max(len(chosen), 1)
 
     def line(data_name, run):
-        chosen = [r for r in rows if r["data"] == data_name and r["run"] == run]
+        chosen = runs_of(data_name, run)
         predicted = sorted({r["predicted"] for r in chosen})
-        return (f"{run}: left {sum(r['left'] for r in chosen)}/{len(chosen)}, back at the goal "
+        return (f"{run}: left {_share_left(chosen)}, back at the goal "
                 f"{sum(r['returned'] for r in chosen)}/{len(chosen)} (predicted: {', '.join(predicted)})")
 
     def mean(key, where):
@@ -319,7 +322,7 @@ def _record(evidence, rows, reshuffled, seeds, steps):
     })
     compared = []
     for data_name, batch in sorted({(r["data"], r["batch"]) for r in reshuffled}):
-        ours = [r for r in rows if r["data"] == data_name and r["run"] == f"SGD B={batch}"]
+        ours = runs_of(data_name, f"SGD B={batch}")
         theirs = reshuffled_at(data_name, batch)
         compared.append(f"{data_name} B = {batch}: {_share_left(ours)} with independent uniform batches, "
                         f"{_share_left(theirs)} with random reshuffling ({_largest_burst(theirs)})")
