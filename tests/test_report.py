@@ -137,6 +137,21 @@ def test_merge_folds_another_machines_report_in_claim_by_claim(tmp_path):
     assert cli.main([str(here), "--merge", str(tmp_path / "nothing")]) == 2
 
 
+def test_repeated_merge_folds_every_report_in_order_all_or_nothing(tmp_path):
+    here, first, second = tmp_path / "here", tmp_path / "first", tmp_path / "second"
+    report.write(here, _header(tmp_path), [_payload("a2020.one")])
+    report.write(first, report.run_header("full", "cpu", tmp_path), [_payload("a2020.two")])
+    report.write(second, report.run_header("paper", "cuda", tmp_path), [_payload("a2020.two"), _payload("a2020.three")])
+    before = (here / "latest.json").read_text()
+    assert cli.main([str(here), "--merge", str(first), "--merge", str(tmp_path / "nothing")]) == 2
+    assert (here / "latest.json").read_text() == before                     # the readable one was not folded alone
+    assert cli.main([str(here), "--merge", str(first), "--merge", str(second)]) == 0
+    merged = report.load(here / "latest.json")
+    assert set(merged["claims"]) == {"a2020.one", "a2020.two", "a2020.three"}
+    assert merged["runs"][merged["claims"]["a2020.two"]["run_id"]]["scale"] == "paper"    # the later one wins
+    assert len((here / "history.jsonl").read_text().splitlines()) == 3
+
+
 def _write_claim(folder, claim_id, rounds):
     from sgdcheck.report import results as r
     for _ in range(rounds):

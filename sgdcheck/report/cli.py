@@ -27,14 +27,15 @@ def main(argv: list[str] | None = None) -> int:
                                                  "differs from its source; 'sgdcheck-report stale [DIR]' lists the "
                                                  "entries not made by the code now here.")
     parser.add_argument("report_dir", nargs="?", default="reports")
-    parser.add_argument("--merge", metavar="OTHER",
+    parser.add_argument("--merge", metavar="OTHER", action="append", default=[],
                         help="first fold the report in OTHER (a report folder, e.g. one written on another machine, "
-                             "or a JSON file such as the evidence-*.json side file of a run) into it")
+                             "or a JSON file such as the evidence-*.json side file of a run) into it; repeat to fold "
+                             "several, in the order given, all or nothing")
     args = parser.parse_args(argv)
     if not args.report_dir:
         parser.error("the report folder must not be empty")
     try:
-        written = (merge_reports(Path(args.report_dir), Path(args.merge)) if args.merge
+        written = (merge_reports(Path(args.report_dir), *map(Path, args.merge)) if args.merge
                    else redraw(Path(args.report_dir)))
     except ReportError as error:
         print(f"sgdcheck-report: {error}", file=sys.stderr)

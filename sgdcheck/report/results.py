@@ -589,33 +589,45 @@ def redraw(report_dir: Path) -> Written:
     return written
 
 
-def merge_reports(report_dir: Path, other: Path) -> Written:
-    """Fold another report (a folder or a JSON file: one written on a GPU machine or a cluster node, or the side
-    file of a run whose report could not be written) into this one: its claims replace ours claim by claim, as
-    a run of their own would (each keeping its run header), their seed checks join ours, and the history lines
-    our history lacks (by run id) are appended; merging a report twice, or into itself, changes nothing more."""
-    other_path = Path(other)
-    theirs = load(other_path if other_path.is_file() else other_path / "latest.json")
-    their_lines = [*(read_history(other_path) if other_path.is_dir() else []), *(theirs.get("history_lines") or ())]
+def merge_reports(report_dir: Path, *others: Path) -> Written:
+    """Fold other reports (folders or JSON files: ones written on a GPU machine or a cluster node, or the side
+    file of a run whose report could not be written) into this one, in the order given: their claims replace ours
+    claim by claim, as runs of their own would (each keeping its run header), their seed checks join ours, and the
+    history lines our history lacks (by run id) are appended; merging a report twice, or into itself, changes
+    nothing more. All or nothing: every other report is read before anything is written, and the fold is
+    published once, so one unreadable report leaves this one as it was."""
+    if not others:
+        raise ReportError("no report to merge was given")
+    read = []
+    for other in others:
+        other_path = Path(other)
+        theirs = load(other_path if other_path.is_file() else other_path / "latest.json")
+        read.append((other, theirs,
+                     [*(read_history(other_path) if other_path.is_dir() else []), *(theirs.get("history_lines") or ())]))
     with locked(report_dir) as folder:
         latest = folder / "latest.json"
         ours = load(latest) if latest.exists() else None
-        if ours is None and not theirs["claims"]:
-            raise ReportError(f"{other} holds no claims to merge")
         claims = dict(ours["claims"]) if ours else {}
-        runs = {**(ours["runs"] if ours else {}), **theirs["runs"]}
-        for claim_id, entry in theirs["claims"].items():
-            claims[claim_id] = _merge_claim(claims.get(claim_id), entry, runs[entry["run_id"]], runs,
-                                            checks=entry.get("seed_checks", ()))
-        latest_run = theirs["latest_run"] if not ours or theirs["runs"][theirs["latest_run"]]["date"] >= \
-            ours["runs"][ours["latest_run"]]["date"] else ours["latest_run"]
-        not_run = {**((ours or {}).get("not_run") or {}), **(theirs.get("not_run") or {})}
-        for claim_id in theirs["claims"]:
-            not_run.pop(claim_id, None)
+        runs = dict(ours["runs"]) if ours else {}
+        latest_run = ours["latest_run"] if ours else None
+        not_run = dict((ours or {}).get("not_run") or {})
+        lines = list((ours or {}).get("history_lines") or ())
+        for other, theirs, their_lines in read:
+            if ours is None and not claims and not theirs["claims"]:
+                raise ReportError(f"{other} holds no claims to merge")
+            runs.update(theirs["runs"])
+            for claim_id, entry in theirs["claims"].items():
+                claims[claim_id] = _merge_claim(claims.get(claim_id), entry, runs[entry["run_id"]], runs,
+                                                checks=entry.get("seed_checks", ()))
+                not_run.pop(claim_id, None)
+            if latest_run is None or theirs["runs"][theirs["latest_run"]]["date"] >= runs[latest_run]["date"]:
+                latest_run = theirs["latest_run"]
+            not_run.update({claim_id: why for claim_id, why in (theirs.get("not_run") or {}).items()
+                            if claim_id not in theirs["claims"]})
+            lines += their_lines
         report = _assembled(claims, runs, latest_run, not_run)
-        carried = list((ours or {}).get("history_lines") or ())
         try:
-            return publish(folder, report, history=[*carried, *their_lines])
+            return publish(folder, report, history=lines)
         except NotCommitted as error:
             raise ReportError(f"nothing merged into {folder} ({error}); nothing there changed") from None
 
