@@ -255,6 +255,7 @@ def test_diff_lists_flips_moves_and_fails_only_on_unexpected_ones(tmp_path, caps
     assert cli.main(["diff", str(old), str(new)]) == 1                  # a2020.flip: replicated -> refuted
     text = capsys.readouterr().out
     assert "**1 unexpected verdict change(s)**" in text and "a2020.flip" in text
+    assert "| a2020.flip | ✅ replicated → ❌ refuted | ❌ refuted → ❌ refuted |" in text
     assert "| a2020.same | gain |" in text                                  # moved beyond its interval
     assert "Added: `a2020.new`" in text and "Gone: `a2020.gone`" in text
     report.write(new, _header(tmp_path), [payload("a2020.flip", [0.0, 0.1, 0.05], known="the paper is wrong here")])

@@ -137,6 +137,11 @@ def _check_text(state) -> str:
     return f"{VERDICT_MARK[verdict]} / control {VERDICT_MARK[control]} ({'agrees' if agrees else 'disagrees'})"
 
 
+def _change(pair) -> str:
+    """'before → after' of a verdict, with its mark where it has one (a case may hold a verdict of its own)."""
+    return " → ".join(VERDICT_MARK.get(verdict, verdict) for verdict in pair)
+
+
 def markdown(diff: ReportDiff, old_name: str, new_name: str) -> str:
     lines = [f"## sgdcheck: {old_name} → {new_name}", ""]
     if not (diff.added or diff.gone or diff.flips or diff.cases or diff.checks or diff.moved or diff.seeds
@@ -153,18 +158,14 @@ def markdown(diff: ReportDiff, old_name: str, new_name: str) -> str:
     if diff.flips:
         lines += ["| claim | verdict | negative control | margin | expected |", "|---|---|---|---|---|"]
         for f in diff.flips:
-            lines.append(f"| {f['id']} | {VERDICT_MARK[f['verdict'][0]]} → {VERDICT_MARK[f['verdict'][1]]} | "
-                         f"{VERDICT_MARK[f['control'][0]]} → {VERDICT_MARK[f['control'][1]]} | "
+            lines.append(f"| {f['id']} | {_change(f['verdict'])} | {_change(f['control'])} | "
                          f"{margin_text(f['margin'][0])} → {margin_text(f['margin'][1])} | "
                          f"{'yes (declared known outcome)' if f['expected'] else '**no**'} |")
         lines.append("")
     if diff.cases:
         lines += ["| claim | case | verdict | negative control | expected |", "|---|---|---|---|---|"]
         for c in diff.cases:
-            lines.append(f"| {c['id']} | {c['case']} | {VERDICT_MARK.get(c['verdict'][0], c['verdict'][0])} → "
-                         f"{VERDICT_MARK.get(c['verdict'][1], c['verdict'][1])} | "
-                         f"{VERDICT_MARK.get(c['control'][0], c['control'][0])} → "
-                         f"{VERDICT_MARK.get(c['control'][1], c['control'][1])} | "
+            lines.append(f"| {c['id']} | {c['case']} | {_change(c['verdict'])} | {_change(c['control'])} | "
                          f"{'yes (declared known outcome)' if c['expected'] else '**no**'} |")
         lines.append("")
     if diff.checks:
