@@ -589,6 +589,12 @@ def redraw(report_dir: Path) -> Written:
     return written
 
 
+def _report_and_history(path: Path) -> tuple[dict, list[dict]]:
+    """A report to fold in (a folder or a JSON file) and its history lines (the folder's, and those it carries)."""
+    report = load(path if path.is_file() else path / "latest.json")
+    return report, [*(read_history(path) if path.is_dir() else []), *(report.get("history_lines") or ())]
+
+
 def merge_reports(report_dir: Path, *others: Path) -> Written:
     """Fold other reports (folders or JSON files: ones written on a GPU machine or a cluster node, or the side
     file of a run whose report could not be written) into this one, in the order given: their claims replace ours
@@ -598,12 +604,7 @@ def merge_reports(report_dir: Path, *others: Path) -> Written:
     published once, so one unreadable report leaves this one as it was."""
     if not others:
         raise ReportError("no report to merge was given")
-    read = []
-    for other in others:
-        other_path = Path(other)
-        theirs = load(other_path if other_path.is_file() else other_path / "latest.json")
-        read.append((other, theirs,
-                     [*(read_history(other_path) if other_path.is_dir() else []), *(theirs.get("history_lines") or ())]))
+    read = [(other, *_report_and_history(Path(other))) for other in others]
     with locked(report_dir) as folder:
         latest = folder / "latest.json"
         ours = load(latest) if latest.exists() else None
@@ -616,14 +617,13 @@ def merge_reports(report_dir: Path, *others: Path) -> Written:
             if ours is None and not claims and not theirs["claims"]:
                 raise ReportError(f"{other} holds no claims to merge")
             runs.update(theirs["runs"])
+            not_run.update(theirs.get("not_run") or {})
             for claim_id, entry in theirs["claims"].items():
                 claims[claim_id] = _merge_claim(claims.get(claim_id), entry, runs[entry["run_id"]], runs,
                                                 checks=entry.get("seed_checks", ()))
                 not_run.pop(claim_id, None)
             if latest_run is None or theirs["runs"][theirs["latest_run"]]["date"] >= runs[latest_run]["date"]:
                 latest_run = theirs["latest_run"]
-            not_run.update({claim_id: why for claim_id, why in (theirs.get("not_run") or {}).items()
-                            if claim_id not in theirs["claims"]})
             lines += their_lines
         report = _assembled(claims, runs, latest_run, not_run)
         try:
