@@ -142,6 +142,12 @@ def _change(pair) -> str:
     return " → ".join(VERDICT_MARK.get(verdict, verdict) for verdict in pair)
 
 
+def _table(header, rows) -> list[str]:
+    """A Markdown table of `rows` under `header`, then a blank line."""
+    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header),
+            *("| " + " | ".join(str(cell) for cell in row) + " |" for row in rows), ""]
+
+
 def markdown(diff: ReportDiff, old_name: str, new_name: str) -> str:
     lines = [f"## sgdcheck: {old_name} → {new_name}", ""]
     if not (diff.added or diff.gone or diff.flips or diff.cases or diff.checks or diff.moved or diff.seeds
@@ -155,37 +161,29 @@ def markdown(diff: ReportDiff, old_name: str, new_name: str) -> str:
                  f"{len(diff.gone)} gone" + (" (**a claim that is gone fails the comparison**)" if diff.gone else "")
                  + (f", {len(diff.not_run)} no longer run at this scale" if diff.not_run else "") + ".")
     lines.append("")
+    expected = lambda row, no="**no**": "yes (declared known outcome)" if row["expected"] else no
     if diff.flips:
-        lines += ["| claim | verdict | negative control | margin | expected |", "|---|---|---|---|---|"]
-        for f in diff.flips:
-            lines.append(f"| {f['id']} | {_change(f['verdict'])} | {_change(f['control'])} | "
-                         f"{margin_text(f['margin'][0])} → {margin_text(f['margin'][1])} | "
-                         f"{'yes (declared known outcome)' if f['expected'] else '**no**'} |")
-        lines.append("")
+        lines += _table(("claim", "verdict", "negative control", "margin", "expected"),
+                        [(f["id"], _change(f["verdict"]), _change(f["control"]),
+                          f"{margin_text(f['margin'][0])} → {margin_text(f['margin'][1])}", expected(f))
+                         for f in diff.flips])
     if diff.cases:
-        lines += ["| claim | case | verdict | negative control | expected |", "|---|---|---|---|---|"]
-        for c in diff.cases:
-            lines.append(f"| {c['id']} | {c['case']} | {_change(c['verdict'])} | {_change(c['control'])} | "
-                         f"{'yes (declared known outcome)' if c['expected'] else '**no**'} |")
-        lines.append("")
+        lines += _table(("claim", "case", "verdict", "negative control", "expected"),
+                        [(c["id"], c["case"], _change(c["verdict"]), _change(c["control"]), expected(c))
+                         for c in diff.cases])
     if diff.checks:
-        lines += ["| claim | other seeds from | before | after | expected |", "|---|---|---|---|---|"]
-        for c in diff.checks:
-            lines.append(f"| {c['id']} | {c['seed_offset']} | {_check_text(c['before'])} | {_check_text(c['after'])} | "
-                         f"{'yes' if c['expected'] else '**no**: the claim does not hold on other seeds'} |")
-        lines.append("")
+        lines += _table(("claim", "other seeds from", "before", "after", "expected"),
+                        [(c["id"], c["seed_offset"], _check_text(c["before"]), _check_text(c["after"]),
+                          "yes" if c["expected"] else "**no**: the claim does not hold on other seeds")
+                         for c in diff.checks])
     if diff.moved:
-        lines += ["| claim | deciding quantity | before | after |", "|---|---|---|---|"]
-        for m in diff.moved:
-            fmt = lambda i: f"{i['estimate']:.4g} [{i['low']:.4g}, {i['high']:.4g}]"
-            lines.append(f"| {m['id']} | {m['what']} | {fmt(m['before'])} | {fmt(m['after'])} |")
-        lines.append("")
+        interval = lambda i: f"{i['estimate']:.4g} [{i['low']:.4g}, {i['high']:.4g}]"
+        lines += _table(("claim", "deciding quantity", "before", "after"),
+                        [(m["id"], m["what"], interval(m["before"]), interval(m["after"])) for m in diff.moved])
     if diff.seeds:
-        lines += ["| claim | case | seeds before | seeds after |", "|---|---|---|---|"]
-        for c in diff.seeds:
-            lines.append(f"| {c['id']} | {c['case'] or '—'} | {looks_text({}, [c['before']])} | "
-                         f"{looks_text({}, [c['after']])} |")
-        lines.append("")
+        lines += _table(("claim", "case", "seeds before", "seeds after"),
+                        [(c["id"], c["case"] or "—", looks_text({}, [c["before"]]), looks_text({}, [c["after"]]))
+                         for c in diff.seeds])
     for label, ids in (("Added", diff.added), ("Gone", diff.gone)):
         if ids:
             lines += [f"{label}: " + ", ".join(f"`{i}`" for i in ids), ""]
