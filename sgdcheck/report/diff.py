@@ -142,6 +142,14 @@ def _change(pair) -> str:
     return " → ".join(VERDICT_MARK.get(verdict, verdict) for verdict in pair)
 
 
+def _expected(row) -> str:
+    return "yes (declared known outcome)" if row["expected"] else "**no**"
+
+
+def _interval_text(interval: dict) -> str:
+    return f"{interval['estimate']:.4g} [{interval['low']:.4g}, {interval['high']:.4g}]"
+
+
 def _table(header, rows) -> list[str]:
     """A Markdown table of `rows` under `header`, then a blank line."""
     return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header),
@@ -161,15 +169,14 @@ def markdown(diff: ReportDiff, old_name: str, new_name: str) -> str:
                  f"{len(diff.gone)} gone" + (" (**a claim that is gone fails the comparison**)" if diff.gone else "")
                  + (f", {len(diff.not_run)} no longer run at this scale" if diff.not_run else "") + ".")
     lines.append("")
-    expected = lambda row, no="**no**": "yes (declared known outcome)" if row["expected"] else no
     if diff.flips:
         lines += _table(("claim", "verdict", "negative control", "margin", "expected"),
                         [(f["id"], _change(f["verdict"]), _change(f["control"]),
-                          f"{margin_text(f['margin'][0])} → {margin_text(f['margin'][1])}", expected(f))
+                          f"{margin_text(f['margin'][0])} → {margin_text(f['margin'][1])}", _expected(f))
                          for f in diff.flips])
     if diff.cases:
         lines += _table(("claim", "case", "verdict", "negative control", "expected"),
-                        [(c["id"], c["case"], _change(c["verdict"]), _change(c["control"]), expected(c))
+                        [(c["id"], c["case"], _change(c["verdict"]), _change(c["control"]), _expected(c))
                          for c in diff.cases])
     if diff.checks:
         lines += _table(("claim", "other seeds from", "before", "after", "expected"),
@@ -177,9 +184,9 @@ def markdown(diff: ReportDiff, old_name: str, new_name: str) -> str:
                           "yes" if c["expected"] else "**no**: the claim does not hold on other seeds")
                          for c in diff.checks])
     if diff.moved:
-        interval = lambda i: f"{i['estimate']:.4g} [{i['low']:.4g}, {i['high']:.4g}]"
         lines += _table(("claim", "deciding quantity", "before", "after"),
-                        [(m["id"], m["what"], interval(m["before"]), interval(m["after"])) for m in diff.moved])
+                        [(m["id"], m["what"], _interval_text(m["before"]), _interval_text(m["after"]))
+                         for m in diff.moved])
     if diff.seeds:
         lines += _table(("claim", "case", "seeds before", "seeds after"),
                         [(c["id"], c["case"] or "—", looks_text({}, [c["before"]]), looks_text({}, [c["after"]]))
