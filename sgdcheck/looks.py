@@ -182,14 +182,27 @@ def conditional_power(margin_halfwidths: float | None, seeds: int, final_seeds: 
     return float(scipy_stats.norm.cdf((distance_now - distance_needed) / step))
 
 
+def distance_halfwidths(verdict: Verdict) -> tuple[float | None, float]:
+    """The interval's distance from the bound that decides, in half-widths (the margin a rule measured), and
+    the margin the verdict must reach to count: 0, or the minimum `sgdcheck.stats.at_margin` held it to, whose
+    stored margin is the margin it lacks (margin - minimum) and so not itself a distance from the bound."""
+    held = verdict.held_to if verdict.held_to is not None else 0.0
+    margin = verdict.margin_halfwidths
+    if margin is None or not math.isfinite(margin):
+        return margin, held
+    return margin + held, held
+
+
 def futile(design: Design, look: int, verdict: Verdict, control: Verdict, seeds: int) -> bool:
     """Whether the looks left are unlikely to decide anything: the claim or its control, whichever is still
-    undecided, has a conditional power below FUTILITY of being decided (by any margin: at the last look the
-    verdict stands as measured) at the most seeds the design can still reach."""
+    undecided, has a conditional power below FUTILITY of being decided (by any margin, or by the minimum a
+    verdict is held to: at the last look the verdict stands as measured) at the most seeds the design can
+    still reach."""
     final = reachable_seeds(design, look, seeds)
     pending = [part for part in (verdict, control) if part.verdict == INCONCLUSIVE]
     for part in pending:
-        power = conditional_power(part.margin_halfwidths, seeds, final, 0.0, design.level())
+        distance, needed = distance_halfwidths(part)
+        power = conditional_power(distance, seeds, final, needed, design.level())
         if power is not None and power < FUTILITY:
             return True
     return False
@@ -225,6 +238,13 @@ def seeds_needed(margin_halfwidths: float | None, seeds: int, min_margin: float)
     if margin_halfwidths is None or not math.isfinite(margin_halfwidths) or margin_halfwidths <= -1:
         return None
     return max(seeds, math.ceil(seeds * ((1 + min_margin) / (1 + margin_halfwidths)) ** 2))
+
+
+def seeds_to_decide(verdict: Verdict, seeds: int, min_margin: float) -> int | None:
+    """seeds_needed for a verdict: from its interval's distance from the bound, to the larger of `min_margin`
+    and the minimum the verdict is held to (sgdcheck.stats.at_margin)."""
+    distance, held = distance_halfwidths(verdict)
+    return seeds_needed(distance, seeds, max(min_margin, held))
 
 
 def summary(looks: list[dict], design: dict, stop: str) -> str:

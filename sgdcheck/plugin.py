@@ -24,7 +24,8 @@ from .report import results
 from .errors import (ClaimInconclusive, ClaimRefuted, EvidenceNotConcluded, NegativeControlFailed, ReportError,
                      SgdcheckError)
 from .evidence import Evidence, read_payload, replace_payload
-from .looks import DEFAULT_DESIGN, DESIGNS, MAX_SEEDS, MIN_MARGIN, Look, decided_with_margin, design_for, seeds_needed, stop_reason
+from .looks import (DEFAULT_DESIGN, DESIGNS, MAX_SEEDS, MIN_MARGIN, Look, decided_with_margin, design_for,
+                    seeds_to_decide, stop_reason)
 from .stats import INCONCLUSIVE, alpha_share
 from . import progress
 from .runs_plan import EXECUTORS, executor_parameters, planned_jobs, train_planned
@@ -467,11 +468,11 @@ def _attach_looks(item, design, history: list, stop: str) -> None:
     if stop in ("cap", "last look", "futile"):
         # what is still open: the claim short of the minimum margin, the control undecided (the design stops
         # once the control is decided at all); about as many seeds as the harder of the two needs
-        pending = [(last.margin_halfwidths, design.min_margin)] if not decided_with_margin(
+        pending = [(evidence.verdict, design.min_margin)] if not decided_with_margin(
             evidence.verdict, design.min_margin) else []
         if evidence.control.verdict == INCONCLUSIVE:
-            pending.append((last.control_margin_halfwidths, 0.0))
-        counts = [seeds_needed(margin, last.seeds, wanted) for margin, wanted in pending]
+            pending.append((evidence.control, 0.0))
+        counts = [seeds_to_decide(verdict, last.seeds, wanted) for verdict, wanted in pending]
         needed = max(counts) if counts and None not in counts else None
     payload["design"] = {**design.describe(), "stop": stop, "seeds_needed": needed}
     payload["looks"] = [look.as_dict() for look in history]

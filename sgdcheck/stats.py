@@ -121,6 +121,8 @@ class Verdict:
     the distance the nearest straddled bound sits inside the interval (< 0: how far the interval must move to
     decide). ``margin_halfwidths`` is the same in half-widths of the interval. A combined verdict keeps its
     parts. ``retest`` recomputes a statistical verdict at another confidence (for family-wise corrections).
+    ``held_to`` is the minimum margin (half-widths) that :func:`at_margin` held an undecided verdict to: its
+    margin is then the margin it lacks, and the interval's distance from the bound is margin + held_to.
     """
 
     verdict: str
@@ -136,6 +138,7 @@ class Verdict:
     level: float | None = None
     retest: Callable[[float], "Verdict"] | None = field(default=None, compare=False, repr=False)
     uncorrected: "Verdict | None" = field(default=None, compare=False, repr=False)
+    held_to: float | None = None
 
     def __post_init__(self):
         if self.verdict not in VERDICTS:
@@ -161,6 +164,8 @@ class Verdict:
             data["correction"] = self.correction
         if self.level is not None:
             data["level"] = self.level
+        if self.held_to is not None:
+            data["held_to"] = self.held_to
         if self.parts:
             data["parts"] = [p.as_dict() for p in self.parts]
         return data
@@ -175,7 +180,7 @@ class Verdict:
                    (number(predicted["low"]), number(predicted["high"])) if predicted else None,
                    number(data.get("margin")), number(data.get("margin_halfwidths")),
                    tuple(cls.from_dict(p) for p in data.get("parts", ())), data.get("correction", ""),
-                   number(data.get("level")))
+                   number(data.get("level")), held_to=number(data.get("held_to")))
 
 
 def number(value):
@@ -636,8 +641,9 @@ def decided_by(verdict: str, reason: str, rule: str, deciding, pick, parts, corr
 def at_margin(verdict: Verdict, minimum: float) -> Verdict:
     """A claim's final verdict, counted as decided only when its margin is at least `minimum` half-widths of the
     deciding interval. A verdict decided by less is inconclusive, keeping its numbers and parts, with the margin
-    it lacks (negative): a decision by a hair flips with another draw of the seeds or another CPU's float
-    rounding. Apply it to the final verdict (a combination flattens the parts it is given)."""
+    it lacks (negative) and the minimum in ``held_to`` (the sequential design asks the interval's own distance
+    from the bound, margin + held_to, to reach it): a decision by a hair flips with another draw of the seeds or
+    another CPU's float rounding. Apply it to the final verdict (a combination flattens the parts it is given)."""
     if not (np.isfinite(minimum) and minimum >= 0):
         raise InvalidArgumentError(f"the minimum margin must be a finite number >= 0 half-widths, got {minimum!r}")
     m = verdict.margin_halfwidths
@@ -647,7 +653,8 @@ def at_margin(verdict: Verdict, minimum: float) -> Verdict:
     return replace(verdict, verdict=INCONCLUSIVE,
                    reason=f"{verdict.reason}; {verdict.verdict} by {m:+.2f} half-widths only, under the "
                           f"{minimum:g} that counts", rule=f"{verdict.rule}, at a margin of {minimum:g}",
-                   margin=float((m - minimum) * half), margin_halfwidths=float(m - minimum), retest=None)
+                   margin=float((m - minimum) * half), margin_halfwidths=float(m - minimum), retest=None,
+                   held_to=float(minimum))
 
 
 def median_of_means(samples, blocks: int, axis: int = 0) -> np.ndarray:

@@ -101,24 +101,54 @@ def test_decided_with_margin_and_seeds_needed():
     assert seeds_needed(-1.5, 10, 1.0) is None and seeds_needed(None, 10, 1.0) is None
 
 
-@pytest.mark.xfail(strict=True, reason="known defect: the design reads the margin that `at_margin` shifts as if it were "
-                   "the interval's distance from the bound, so a verdict held to a minimum margin looks hopeless "
-                   "(futile) and needs too many seeds; fixing it changes the design modules and so every claim's "
-                   "code hash: it waits for a run that re-makes the reports")
+def _held_by_a_twentieth_of_a_halfwidth():
+    """A verdict replicated by +0.05 half-widths on 5 seeds, and the same held to 1 half-width by at_margin."""
+    from sgdcheck.stats import at_margin
+
+    x = np.random.default_rng(3).normal(1.0, 1.0, 5)
+    raw = at_least(x, 0.0)
+    raw = at_least(x, float(raw.interval.low) - 0.05 * raw.interval.half_width)
+    return raw, at_margin(raw, 1.0)
+
+
 def test_a_verdict_held_to_a_minimum_margin_is_judged_by_its_distance_from_the_bound():
-    from sgdcheck.looks import conditional_power, futile, FUTILITY
+    from sgdcheck.looks import FUTILITY, conditional_power, distance_halfwidths, futile, seeds_to_decide
+
+    design = Design(looks=3, max_seeds=20, min_margin=1.0)
+    raw, held = _held_by_a_twentieth_of_a_halfwidth()
+    assert raw.margin_halfwidths == pytest.approx(0.05)
+    assert held.verdict == "inconclusive" and held.held_to == 1.0 and held.margin_halfwidths == pytest.approx(-0.95)
+    assert distance_halfwidths(held) == (pytest.approx(0.05), 1.0) and distance_halfwidths(raw) == (raw.margin_halfwidths, 0.0)
+    control = proportion(5, 100, low=0.5)
+    power = conditional_power(raw.margin_halfwidths, 5, 20, 1.0, design.level())
+    assert power >= FUTILITY and not futile(design, 1, held, control, 5)      # ~1 at 20 seeds: look again
+    # the margin it lacks, read as a distance from the bound, made the same verdict look hopeless
+    assert conditional_power(held.margin_halfwidths, 5, 20, 0.0, design.level()) < FUTILITY
+    assert seeds_to_decide(held, 5, 1.0) == seeds_needed(raw.margin_halfwidths, 5, 1.0) == 19   # 5 (2 / 1.05)^2
+    assert seeds_needed(held.margin_halfwidths, 5, 1.0) > 19 * 20             # what the shifted margin implied
+    assert seeds_to_decide(held, 5, 0.0) == 19                                # the held minimum, not the design's 0
+
+
+def test_a_held_verdict_far_below_its_minimum_is_still_futile():
+    from sgdcheck.looks import futile, seeds_to_decide
     from sgdcheck.stats import at_margin
 
     design = Design(looks=3, max_seeds=20, min_margin=1.0)
-    x = np.random.default_rng(3).normal(1.0, 1.0, 5)
+    x = np.random.default_rng(4).normal(1.0, 1.0, 10)
     raw = at_least(x, 0.0)
-    raw = at_least(x, float(raw.interval.low) - 0.05 * raw.interval.half_width)   # replicated by +0.05 half-widths
-    assert raw.margin_halfwidths == pytest.approx(0.05)
-    held = at_margin(raw, 1.0)                    # the claim asks 1 half-width: inconclusive, 0.95 short
-    control = proportion(5, 100, low=0.5)
-    hopeful = conditional_power(raw.margin_halfwidths, 5, 20, 1.0, design.level()) >= FUTILITY
-    assert hopeful and not futile(design, 1, held, control, 5)
-    assert seeds_needed(held.margin_halfwidths, 5, 1.0) == seeds_needed(raw.margin_halfwidths, 5, 1.0)
+    on_bound = at_margin(at_least(x, float(raw.interval.low)), 1.0)            # replicated by 0 half-widths
+    assert on_bound.held_to == 1.0 and on_bound.margin_halfwidths == pytest.approx(-1.0)
+    assert futile(design, 2, on_bound, proportion(5, 100, low=0.5), 10)       # power 0.06 of reaching 1 at 20
+    assert seeds_to_decide(on_bound, 10, 1.0) == 40                            # 10 (2 / 1)^2
+
+
+def test_a_held_verdict_reads_back_from_a_report():
+    from sgdcheck.stats import Verdict
+
+    _, held = _held_by_a_twentieth_of_a_halfwidth()
+    data = held.as_dict()
+    assert data["held_to"] == 1.0 and Verdict.from_dict(data).held_to == 1.0
+    assert "held_to" not in _held_by_a_twentieth_of_a_halfwidth()[0].as_dict()
 
 
 def test_summary_reads_like_the_report():
