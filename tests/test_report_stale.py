@@ -101,6 +101,14 @@ def test_an_entry_made_under_another_python_is_compared_through_the_files_of_its
         stale._module_digest.cache_clear()
         row = stale.stale_entries(report(first), tmp_path)[0]
         assert (row["status"], row["checks"]) == ("code changed", "other code")
+        assert row["changed"] == ("claim_x.py",)                                    # what changed since the commit
+        stats = package / "stats.py"
+        stats.write_text(stats.read_text() + "\n\ndef _added():\n    return 1\n")
+        stale._module_digest.cache_clear()
+        assert stale.changed_since(module.test_x, first) == ("claim_x.py", "sgdcheck/stats.py")
+        assert stale.changed_since(module.test_x, first + "+dirty") is None
+        assert stale.changed_since(module.test_x, "0" * 40) is None
+        assert stale.stale_entries(report(first), tmp_path)[0]["changed"] == ("claim_x.py", "sgdcheck/stats.py")
     finally:
         for cached in caches:
             cached.cache_clear()

@@ -123,9 +123,13 @@ def stale_main(argv: list[str]) -> int:
         print("\n".join(dict.fromkeys(row["module"] for row in behind if row["module"])))
     else:
         width = max([len(row["id"]) for row in rows] + [5])
-        print(f"{'claim':{width}}  {'entry':22}  {'compared by':20}  {'seed checks':11}  module")
+        print(f"{'claim':{width}}  {'entry':22}  {'compared by':20}  {'seed checks':11}  module  "
+              f"[changed since the entry's commit]")
         for row in rows:
-            print(f"{row['id']:{width}}  {row['status']:22}  {row['compared']:20}  {row['checks']:11}  {row['module']}")
+            changed = row.get("changed")
+            since = f"  [{', '.join(changed) or 'comments only'}]" if changed is not None else ""
+            print(f"{row['id']:{width}}  {row['status']:22}  {row['compared']:20}  {row['checks']:11}  "
+                  f"{row['module']}{since}")
         same = sum(row["checks"] == CHECKS_SAME for row in rows)
         print(f"{len(rows) - len(behind)} of {len(rows)} entries made by the code now here; {same} of {len(rows)} "
               f"with seed checks made by the entry's own code")

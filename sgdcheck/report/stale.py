@@ -5,7 +5,9 @@ sgdcheck module that module reaches through its imports, the verdict rules (`sgd
 (`sgdcheck.looks`, the plugin) included, comments and docstrings left out (`sgdcheck.fingerprint.code_digest`). A
 report folded together from one pytest session per claim, at several commits, is "at one commit" in the sense that
 matters when every entry's recorded code equals the code of the checkout: `stale_entries` says which do not, and
-`sgdcheck-report stale` lists them (or their modules, to run again).
+`sgdcheck-report stale` lists them (or their modules, to run again), and for an entry whose code changed, the
+files that changed since the commit it was made at (`changed_since`): a change to the verdict rules alone reads
+differently from one to the training code.
 
 The hash is of syntax trees, whose form changes between Python versions (3.12 added `type_params` to every function
 and class), so the hash an entry recorded under another minor version of Python cannot be compared with one made
@@ -112,6 +114,29 @@ def claim_code_at(function: Callable, commit: str | None) -> str | None:
     return _combined(code_digest(texts[0]), [(name, code_digest(text)) for name, text in zip(names, texts[1:])])
 
 
+def changed_since(function: Callable, commit: str | None) -> tuple[str, ...] | None:
+    """The files behind a claim test whose code (comments and docstrings left out) differs between `commit` and
+    the checkout: the claim module's path, then the sgdcheck modules of today's closure, or a module that was
+    not there. None where that cannot be known (no commit, a dirty one, no git, the claim module not in it)."""
+    if not commit or "+" in commit or commit == "unknown":
+        return None
+    source = Path(inspect.getsourcefile(function)).resolve()
+    top = _toplevel(source.parent)
+    if top is None or _toplevel(PACKAGE) != top:
+        return None
+    claim_path = source.relative_to(top).as_posix()
+    then = _git_file(top, commit, claim_path)
+    if then is None:
+        return None
+    changed = [claim_path] if code_digest(then) != code_digest(source.read_text()) else []
+    for name in _modules_of(function):
+        path = (PACKAGE / f"{name}.py").relative_to(top).as_posix()
+        then = _git_file(top, commit, path)
+        if then is None or code_digest(then) != _module_digest(name):
+            changed.append(path)
+    return tuple(changed)
+
+
 def _test_function(root: Path, nodeid: str, loaded: dict) -> Callable | None:
     """The test function a pytest node id names, its module loaded from `root` (once per module), or None."""
     file, _, name = nodeid.partition("::")
@@ -162,8 +187,14 @@ def stale_entries(report: dict, root: Path) -> list[dict]:
                       CURRENT if statuses else GONE)
         tests = [c.get("test") or "" for c in entry.get("cases") or ()]
         checks = _checks_status(entry, runs, functions if all(functions) else None, here)
+        changed = None
+        if status == CHANGED:
+            commit = (runs.get(entry.get("run_id")) or {}).get("git_commit")
+            found = [changed_since(f, commit) for f in functions if f is not None]
+            if found and all(f is not None for f in found):
+                changed = tuple(dict.fromkeys(path for files in found for path in files))
         rows.append({"id": claim_id, "status": status, "module": tests[0].partition("::")[0] if tests else "",
-                     "run_id": entry.get("run_id"), "checks": checks, "compared": compared})
+                     "run_id": entry.get("run_id"), "checks": checks, "compared": compared, "changed": changed})
     return rows
 
 
