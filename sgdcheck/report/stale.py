@@ -95,17 +95,27 @@ def _toplevel(folder: Path) -> Path | None:
     return Path(top).resolve() if top else None
 
 
-def claim_code_at(function: Callable, commit: str | None) -> str | None:
-    """The `claim_code` that the files of `commit` give under this Python: the claim module and the same sgdcheck
-    modules, read from git at that commit. None where that cannot be known: no commit (or a dirty one, whose files
-    git does not hold), no git, or a file missing there (the closure of today's imports is used; a module the
-    commit imported and today's code does not would change the claim module's own text, so it still counts)."""
+def _files_at(function: Callable, commit: str | None) -> tuple[Path, Path] | None:
+    """(the repository's top, the claim module's path) where the files of `commit` can be read from git: a clean
+    commit of the repository that holds both the claim module and the package; else None."""
     if not commit or "+" in commit or commit == "unknown":
         return None
     source = Path(inspect.getsourcefile(function)).resolve()
     top = _toplevel(source.parent)
     if top is None or _toplevel(PACKAGE) != top:
         return None
+    return top, source
+
+
+def claim_code_at(function: Callable, commit: str | None) -> str | None:
+    """The `claim_code` that the files of `commit` give under this Python: the claim module and the same sgdcheck
+    modules, read from git at that commit. None where that cannot be known: no commit (or a dirty one, whose files
+    git does not hold), no git, or a file missing there (the closure of today's imports is used; a module the
+    commit imported and today's code does not would change the claim module's own text, so it still counts)."""
+    found = _files_at(function, commit)
+    if found is None:
+        return None
+    top, source = found
     texts = [_git_file(top, commit, source.relative_to(top).as_posix())]
     names = _modules_of(function)
     texts += [_git_file(top, commit, (PACKAGE / f"{name}.py").relative_to(top).as_posix()) for name in names]
@@ -118,12 +128,10 @@ def changed_since(function: Callable, commit: str | None) -> tuple[str, ...] | N
     """The files behind a claim test whose code (comments and docstrings left out) differs between `commit` and
     the checkout: the claim module's path, then the sgdcheck modules of today's closure, or a module that was
     not there. None where that cannot be known (no commit, a dirty one, no git, the claim module not in it)."""
-    if not commit or "+" in commit or commit == "unknown":
+    found = _files_at(function, commit)
+    if found is None:
         return None
-    source = Path(inspect.getsourcefile(function)).resolve()
-    top = _toplevel(source.parent)
-    if top is None or _toplevel(PACKAGE) != top:
-        return None
+    top, source = found
     claim_path = source.relative_to(top).as_posix()
     then = _git_file(top, commit, claim_path)
     if then is None:
