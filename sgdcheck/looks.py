@@ -6,9 +6,9 @@ look j 2^(j-1) times that (sgdcheck.scale: the seeds of the earlier looks first,
 reused), up to the claim's cap. The claim stops at the first look that decides with at least `min_margin`
 half-widths (or whose rules are exact, or whose preconditions failed), at the cap, where its verdict stands as
 measured and the report says so, or for futility: when, taking the measured estimate and spread as the truth,
-the chance that the seeds left up to the cap decide at all is below FUTILITY (conditional power, the stochastic
-curtailment of group-sequential trials: Lan, Simon & Halperin 1982; Jennison & Turnbull 2000, ch. 10), judged
-only on MIN_FUTILITY_SEEDS or more. Stopping for futility never decides anything, so it cannot raise either
+the chance that the seeds left up to the cap decide the claim or its control, whichever is undecided, is below
+FUTILITY for each of them (conditional power, the stochastic curtailment of group-sequential trials: Lan, Simon &
+Halperin 1982; Jennison & Turnbull 2000, ch. 10), judged only on MIN_FUTILITY_SEEDS or more. Stopping for futility never decides anything, so it cannot raise either
 error rate; it spends fewer seeds on claims more seeds would not decide.
 
 Looking again until something is decided inflates both error rates: a true claim at its bound is refuted
@@ -194,18 +194,18 @@ def distance_halfwidths(verdict: Verdict) -> tuple[float | None, float]:
 
 
 def futile(design: Design, look: int, verdict: Verdict, control: Verdict, seeds: int) -> bool:
-    """Whether the looks left are unlikely to decide anything: the claim or its control, whichever is still
-    undecided, has a conditional power below FUTILITY of being decided (by any margin, or by the minimum a
-    verdict is held to: at the last look the verdict stands as measured) at the most seeds the design can
-    still reach."""
+    """Whether the looks left are unlikely to decide anything: every part still undecided (the claim, its
+    control, or both) whose chance can be judged has a conditional power below FUTILITY of being decided (by any
+    margin, or by the minimum a verdict is held to: at the last look the verdict stands as measured) at the most
+    seeds the design can still reach. One hopeless part does not stop the looks while the other may still be
+    decided: a claim undecided on its bound says nothing, but a control that more seeds would refute still tells
+    the claim from its rival."""
     final = reachable_seeds(design, look, seeds)
     pending = [part for part in (verdict, control) if part.verdict == INCONCLUSIVE]
-    for part in pending:
-        distance, needed = distance_halfwidths(part)
-        power = conditional_power(distance, seeds, final, needed, design.level())
-        if power is not None and power < FUTILITY:
-            return True
-    return False
+    powers = [conditional_power(distance, seeds, final, needed, design.level())
+              for distance, needed in map(distance_halfwidths, pending)]
+    judged = [power for power in powers if power is not None]
+    return bool(judged) and all(power < FUTILITY for power in judged)
 
 
 def stop_reason(design: Design, look: int, verdict: Verdict, control: Verdict, seeds: int,

@@ -93,6 +93,25 @@ def test_a_hopeless_look_stops_for_futility_and_a_promising_one_goes_on():
     assert stop_reason(design, 1, proportion(95, 100, low=0.5), on_the_bound, 5, None) == "futile"   # the control
 
 
+def test_one_hopeless_part_does_not_stop_the_looks_while_the_other_may_still_decide():
+    """A claim undecided on its bound beside a control 0.26 half-widths short of refuted (the smoke entry of
+    wu2018.nonuniformity-tightness at seeds 0-4, whose control 5 more seeds refuted), and the other way round."""
+    from sgdcheck.looks import FUTILITY, conditional_power, futile
+
+    design = Design(looks=2, max_seeds=20, min_margin=1.0)
+    x = np.random.default_rng(5).normal(1.0, 1.0, 5)
+    hw = at_least(x, 0.0).interval.half_width
+    on_bound = at_least(x, float(at_least(x, 0.0).interval.estimate))                # m = -1: power 0
+    nearly = at_least(x, float(at_least(x, 0.0).interval.low) + 0.26 * hw)         # m = -0.26
+    assert on_bound.verdict == nearly.verdict == "inconclusive"
+    assert nearly.margin_halfwidths == pytest.approx(-0.26)
+    assert conditional_power(nearly.margin_halfwidths, 5, 10, 0.0, design.level()) > 0.9 > FUTILITY
+    assert not futile(design, 1, on_bound, nearly, 5) and not futile(design, 1, nearly, on_bound, 5)
+    assert stop_reason(design, 1, on_bound, nearly, 5, None) is None                # look again, for the control
+    assert futile(design, 1, on_bound, on_bound, 5)                                  # nothing left to decide
+    assert stop_reason(design, 1, on_bound, on_bound, 5, None) == "futile"
+
+
 def test_decided_with_margin_and_seeds_needed():
     assert decided_with_margin(holds(True, "x"), 1.0)
     assert not decided_with_margin(proportion(60, 100, low=0.5), 0.0)
