@@ -104,7 +104,7 @@ CLAIM = Claim(
 )
 MENU_REFUTED = known_refutation(
     "on exact quadratic minima a smaller batch does not select smaller s (GD -> B = 1 at eta = 0.8: log s "
-    "+0.01 [-0.03, +0.05], seeds 0-4): up to half the runs settle at minima that are mean-square unstable (eq. 8 "
+    "+0.02 [-0.03, +0.06], seeds 0-7): up to half the runs settle at minima that are mean-square unstable (eq. 8 "
     "fails) but have a negative top Lyapunov exponent, where single runs converge almost surely; Theorem 1's "
     "mean-square box is not what a single run obeys when one sample carries the non-uniformity. The larger "
     "step's role and the difference at equal eta/B hold there as on the network")
