@@ -115,6 +115,8 @@ def _check_options(config):
         raise pytest.UsageError(f"--min-margin must be a finite number >= 0 (half-widths), got {min_margin}")
     if config.getoption("report_dir") is not None and not config.getoption("report_dir").strip():
         raise pytest.UsageError("--report-dir is empty: give a folder, or pass --no-report")
+    if not config.getoption("--no-report"):
+        _check_rootdir(config)
     if config.getoption("device") == "cuda":
         resolve_device("cuda")                  # a usage error now, not after the claims ran
     executor = config.getoption("executor")
@@ -478,6 +480,24 @@ def _attach_looks(item, design, history: list, stop: str) -> None:
     payload["looks"] = [look.as_dict() for look in history]
     payload["code"] = results.claim_code(item.function)           # what `sgdcheck-report stale` compares with the checkout
     replace_payload(item.user_properties, payload)
+
+
+def _check_rootdir(config):
+    """The claims named on the command line lie under pytest's rootdir, whose project a report names (its commit,
+    and the test ids `sgdcheck-report stale` reads). pytest looks for its configuration file before it knows this
+    plugin's options, so the value of `--report-dir DIR` written as a separate word counts as a path there: where
+    DIR lies in another project with a pytest configuration (another checkout's reports/), that project becomes the
+    rootdir, and the entries would name its commit and test ids relative to nothing."""
+    root = Path(config.rootpath).resolve()
+    start = Path(config.invocation_params.dir)
+    for arg in config.args:
+        path = (start / arg.split("::")[0]).resolve()
+        if path.exists() and not path.is_relative_to(root):
+            raise pytest.UsageError(
+                f"pytest took {root} for the project's root (from {config.inipath or 'the arguments'}), but {arg} lies "
+                f"outside it, so a report could not name the claims' commit or test ids. An option's value given as a "
+                f"separate word is read as a path when pytest looks for its configuration: write --report-dir=DIR "
+                f"(one word), or pass --rootdir")
 
 
 def _report_dir(config) -> Path | None:

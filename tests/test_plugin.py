@@ -478,3 +478,20 @@ def test_paper_scale_without_a_gpu_skips_network_claims_unless_the_cpu_is_asked_
     result.assert_outcomes(skipped=1)
     result.stdout.fnmatch_lines(["*needs a GPU; none is visible (--device cpu runs them on the CPU)*"])
     pytester.runpytest_subprocess("--scale", "paper", "--device", "cpu", "--no-report").assert_outcomes(passed=1)
+
+
+def test_a_report_dir_in_another_project_given_as_a_separate_word_is_refused(pytester, tmp_path_factory):
+    """pytest reads `--report-dir DIR`'s value as a path when it looks for its configuration (before it knows the
+    plugin's options): DIR inside another project with a pytest configuration made that project the rootdir, and
+    the report's test ids ('::test_claim') and commit named nothing of the claims."""
+    _claim(pytester, "good")
+    other = tmp_path_factory.mktemp("other")
+    (other / "pyproject.toml").write_text("[tool.pytest.ini_options]\n")
+    (other / "reports").mkdir()
+    result = pytester.runpytest_subprocess("--report-dir", str(other / "reports"), "test_good.py")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*test_good.py lies outside it*--report-dir=DIR*"])
+    assert not (other / "reports" / "latest.json").exists()
+    pytester.runpytest_subprocess(f"--report-dir={other / 'reports'}", "test_good.py").assert_outcomes(passed=1)
+    entry = json.loads((other / "reports" / "latest.json").read_text())["claims"]["demo2020.good"]
+    assert [case["test"] for case in entry["cases"]] == ["test_good.py::test_claim"]
