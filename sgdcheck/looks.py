@@ -8,8 +8,9 @@ half-widths (or whose rules are exact, or whose preconditions failed), at the ca
 measured and the report says so, or for futility: when, taking the measured estimate and spread as the truth,
 the chance that the seeds left up to the cap decide the claim or its control, whichever is undecided, is below
 FUTILITY for each of them (conditional power, the stochastic curtailment of group-sequential trials: Lan, Simon &
-Halperin 1982; Jennison & Turnbull 2000, ch. 10), judged only on MIN_FUTILITY_SEEDS or more. Stopping for futility never decides anything, so it cannot raise either
-error rate; it spends fewer seeds on claims more seeds would not decide.
+Halperin 1982; Jennison & Turnbull 2000, ch. 10), judged only on MIN_FUTILITY_SEEDS or more. Stopping for futility
+never decides anything, so it cannot raise either error rate; it spends fewer seeds on claims more seeds would not
+decide.
 
 Looking again until something is decided inflates both error rates: a true claim at its bound is refuted
 at some look more often than at one. Each look therefore spends 1/K of the error rate, K the planned
