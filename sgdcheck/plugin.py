@@ -21,12 +21,10 @@ from pathlib import Path
 import pytest
 
 from .report import results
-from .errors import (ClaimInconclusive, ClaimRefuted, EvidenceNotConcluded, NegativeControlFailed, ReportError,
-                     SgdcheckError)
-from .evidence import Evidence, read_payload, replace_payload
-from .looks import (DEFAULT_DESIGN, DESIGNS, MAX_SEEDS, MIN_MARGIN, Look, decided_with_margin, design_for,
-                    seeds_to_decide, stop_reason)
-from .stats import INCONCLUSIVE, alpha_share
+from .errors import ReportError, SgdcheckError
+from .evidence import Evidence, read_payload
+from .looks import DEFAULT_DESIGN, DESIGNS, MAX_SEEDS, MIN_MARGIN
+from .looks_run import design_scale, run_looks
 from . import progress
 from .runs_plan import EXECUTORS, executor_parameters, planned_jobs, train_planned
 from .scale import MAX_SEED_OFFSET, SCALE_NAMES, get_scale
@@ -375,78 +373,10 @@ def evidence(request, scale):
     return Evidence(request.node, scale, device="cpu")
 
 
-OUTCOMES = (ClaimRefuted, ClaimInconclusive, NegativeControlFailed)
-
-
-def claim_design(config, module, scale_name: str):
-    """The seed design of one claim: the command line's, else the claim module's (LOOKS, MAX_SEEDS, FIRST_LOOK:
-    the first look's share of the claim's seed counts; each a number or a mapping of scale name to number), else
-    the scale's (sgdcheck.looks)."""
-    def declared(name):
-        value = getattr(module, name, None)
-        return value.get(scale_name) if isinstance(value, dict) else value
-
-    return design_for(scale_name, sequential=config.getoption("seed_design") == "sequential",
-                      looks=declared("LOOKS"), min_margin=config.getoption("min_margin"),
-                      max_seeds=config.getoption("max_seeds") or declared("MAX_SEEDS"),
-                      first_share=declared("FIRST_LOOK"))
-
-
-def design_scale(config, module, scale):
-    """The scale a claim's first look runs at: its design's share of every seed count."""
-    return scale.with_first_share(claim_design(config, module, scale.name).seed_share)
-
-
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item):
-    """Run a claim test under its seed design: one look, or looks with twice the seeds until one decides with
-    the minimum margin (sgdcheck.looks); the report keeps the last look's evidence with every look's verdict.
-    A claim test that passes without concluding has decided nothing and reported nothing: it fails."""
-    funcargs = getattr(item, "funcargs", {})
-    evidence = funcargs.get("evidence")
-    if not isinstance(evidence, Evidence):
-        return (yield)
-    module = getattr(item, "module", None)
-    design = claim_design(item.config, module, evidence.scale.name)
-    scale = design_scale(item.config, module, evidence.scale)
-    if scale != evidence.scale:                    # the first look runs the design's share of the seeds
-        item.funcargs["scale"] = scale
-        item.funcargs["evidence"] = Evidence(item, scale, device="cpu")
-    history, outcome, result, previous = [], None, None, None
-    with alpha_share(design.share):
-        try:
-            result = yield
-        except OUTCOMES as error:
-            outcome = error
-        except pytest.skip.Exception as skip:
-            _note_not_run(item, skip)
-            raise
-        while True:
-            evidence = item.funcargs["evidence"]
-            if not evidence.concluded:
-                raise EvidenceNotConcluded(
-                    f"{item.nodeid} took the evidence fixture but returned without calling evidence.conclude(claim, "
-                    f"verdict, negative_control=..., seeds=...): its verdict was never judged and nothing was "
-                    f"reported")
-            look = evidence.scale.look
-            history.append(Look(look, len(evidence.seeds), evidence.verdict.verdict,
-                                evidence.verdict.margin_halfwidths, evidence.control.verdict,
-                                evidence.control.margin_halfwidths, design.level()))
-            stop = stop_reason(design, look, evidence.verdict, evidence.control, len(evidence.seeds), previous)
-            if stop is not None:
-                break
-            previous = len(evidence.seeds)
-            item.funcargs["scale"] = scale.at_look(look + 1)
-            item.funcargs["evidence"] = Evidence(item, item.funcargs["scale"], device="cpu")
-            result, outcome = None, None
-            try:
-                item.runtest()
-            except OUTCOMES as error:
-                outcome = error
-    _attach_looks(item, design, history, stop)
-    if outcome is not None:
-        raise outcome
-    return result
+    """Run a claim test under its seed design (sgdcheck.looks_run)."""
+    return (yield from run_looks(item, _note_not_run))
 
 
 NOT_RUN_KEY = "sgdcheck.not-run"
@@ -458,28 +388,6 @@ def _note_not_run(item, skip) -> None:
     claim = getattr(getattr(item, "module", None), "CLAIM", None)
     if claim is not None:
         item.user_properties.append((NOT_RUN_KEY, json.dumps({"claim": claim.id, "reason": str(skip.msg)})))
-
-
-def _attach_looks(item, design, history: list, stop: str) -> None:
-    """The final look's evidence, with the design, every look and why it stopped, as the test's only payload."""
-    payload = read_payload(item.user_properties)
-    if payload is None:
-        return
-    last, evidence = history[-1], item.funcargs["evidence"]
-    needed = None
-    if stop in ("cap", "last look", "futile"):
-        # what is still open: the claim short of the minimum margin, the control undecided (the design stops
-        # once the control is decided at all); about as many seeds as the harder of the two needs
-        pending = [(evidence.verdict, design.min_margin)] if not decided_with_margin(
-            evidence.verdict, design.min_margin) else []
-        if evidence.control.verdict == INCONCLUSIVE:
-            pending.append((evidence.control, 0.0))
-        counts = [seeds_to_decide(verdict, last.seeds, wanted) for verdict, wanted in pending]
-        needed = max(counts) if counts and None not in counts else None
-    payload["design"] = {**design.describe(), "stop": stop, "seeds_needed": needed}
-    payload["looks"] = [look.as_dict() for look in history]
-    payload["code"] = results.claim_code(item.function)           # what `sgdcheck-report stale` compares with the checkout
-    replace_payload(item.user_properties, payload)
 
 
 def _check_rootdir(config):

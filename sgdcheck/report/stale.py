@@ -2,12 +2,14 @@
 
 Each claim case records `code` when it runs (`claim_code`): a hash of what its claim module computes and of every
 sgdcheck module that module reaches through its imports, the verdict rules (`sgdcheck.stats`) and the seed design
-(`sgdcheck.looks`, the plugin) included, comments and docstrings left out (`sgdcheck.fingerprint.code_digest`). A
-report folded together from one pytest session per claim, at several commits, is "at one commit" in the sense that
-matters when every entry's recorded code equals the code of the checkout: `stale_entries` says which do not, and
-`sgdcheck-report stale` lists them (or their modules, to run again), and for an entry whose code changed, the
-files that changed since the commit it was made at (`changed_since`): a change to the verdict rules alone reads
-differently from one to the training code.
+(`sgdcheck.looks`, and `sgdcheck.looks_run`: the part of the pytest plugin that runs the looks) included, comments
+and docstrings left out (`sgdcheck.fingerprint.code_digest`). The rest of the plugin (options, progress, the checks
+of a session's input, the report's writing) is not: it changes what a session shows or where it writes, not what a
+claim concludes. A report folded together from one pytest session per claim, at several commits, is "at one commit"
+in the sense that matters when every entry's recorded code equals the code of the checkout: `stale_entries` says
+which do not, and `sgdcheck-report stale` lists them (or their modules, to run again), and for an entry whose code
+changed, the files that changed since the commit it was made at (`changed_since`): a change to the verdict rules
+alone reads differently from one to the training code.
 
 The hash is of syntax trees, whose form changes between Python versions (3.12 added `type_params` to every function
 and class), so the hash an entry recorded under another minor version of Python cannot be compared with one made
@@ -30,7 +32,7 @@ from typing import Callable
 from ..errors import ReportError
 from ..fingerprint import PACKAGE, _sgdcheck_imports, code_digest, git
 
-DESIGN_MODULES = frozenset({"plugin", "looks"})      # how many seeds a claim is judged on, look by look
+DESIGN_MODULES = frozenset({"looks_run", "looks"})   # how many seeds a claim is judged on, look by look
 CURRENT, CHANGED, NOT_RECORDED, GONE = "current", "code changed", "no code recorded", "test gone"
 OTHER_PYTHON = "made under Python {}"
 CHECKS_SAME, CHECKS_OTHER, CHECKS_NONE = "same code", "other code", "none"
