@@ -124,8 +124,9 @@ CLAIM = Claim(
     notes="L-BFGS with a strong-Wolfe line search (torch.optim.LBFGS, history 20) to the scale's loss goal. "
           "GD at eta = 0.5 (2/eta = 4) and SGD at eta = 0.2, B = 10 (2/eta = 10 is above every measured a, so "
           "SGD can escape only through the non-uniformity) run from each minimum for a window of steps, then on "
-          "until the loss is back at the goal when it left (sgdcheck.escape). Left: the loss reached 10x its start, or GD, unstable at the start (a > 2/eta), "
-          "ended where it is stable (sharpness <= 2/eta), or the end's sharpness is 10% or more from the start's. 'Flatter' and 'better' are judged at the new "
+          "until the loss is back at the goal when it left (sgdcheck.escape). Left: the loss reached 10x its start, "
+          "or GD, unstable at the start (a > 2/eta), ended where it is stable (sharpness <= 2/eta), or the end's "
+          "sharpness is 10% or more from the start's. 'Flatter' and 'better' are judged at the new "
           "minimum of the runs that left and converged again. The paper's network is the full-width FNN at loss 1e-4; "
           "smoke uses hidden widths 100 and loss 1e-3. SGD draws an independent uniform B-subset at every step, "
           "the sampling the prediction assumes; the SGD probe with random reshuffling is run beside it and "
@@ -202,7 +203,8 @@ def test_lbfgs_sharp(scale, device, evidence):
                          "rule": prediction.rule, "predicted_escape": prediction.escapes, "left": left,
                          "burst_left": probe.left, "converged": converged, "escaped": left and converged,
                          "diverged": probe.diverged,
-                         "a_after": probe.sharpness_after, "s_after": s_after, "burst": probe.burst, "peak_step": probe.peak_step,
+                         "a_after": probe.sharpness_after, "s_after": s_after, "burst": probe.burst,
+                         "peak_step": probe.peak_step,
                          "return_step": probe.return_step, "final_loss": probe.final.loss,
                          "test_accuracy_start": start_accuracy,
                          "test_accuracy_after": accuracy(end, test_x, test_y) if not probe.diverged else np.nan})
@@ -252,8 +254,9 @@ def test_lbfgs_sharp(scale, device, evidence):
     if ends:
         ratio = lambda key: np.array([r[key] / r["bound"] for r in ends])
         evidence.finding(f"Non-uniformity over eq. 9's bound ({ends[0]['bound']:.1f}) for SGD (eta = {SGD_LR}, "
-                         f"B = {SGD_BATCH}): {np.median(ratio('s')):.2f} ({ratio('s').min():.2f}-{ratio('s').max():.2f})"
-                         f" at the L-BFGS minima, {np.median(ratio('s_after')):.2f} ({ratio('s_after').min():.2f}-"
+                         f"B = {SGD_BATCH}): {np.median(ratio('s')):.2f} "
+                         f"({ratio('s').min():.2f}-{ratio('s').max():.2f}) at the L-BFGS minima, "
+                         f"{np.median(ratio('s_after')):.2f} ({ratio('s_after').min():.2f}-"
                          f"{ratio('s_after').max():.2f}) at the ends of its runs (median, range; {len(ends)} runs).")
     quiet = [r for r in main if r["left"] and not r["burst_left"]]
     if quiet:
