@@ -6,8 +6,13 @@ Wu, Ma & E (NeurIPS 2018), Sec. 4.4, Fig. 8 and Table 3: FashionMNIST and a corr
 significant"); the fourth column of Fig. 8 plots the test accuracy of 200 models, "obtained by using different
 learning rates, batch sizes and initializations", against their sharpness. Measured on the FashionMNIST FNN over
 one grid of (step, batch size) x seeds, trained on both data sets: on the clean set the grid is the stability
-diagram's and wu2018.lr-batch-roles' runs (read from the run cache), on the corrupted set the same configurations
-with n/5 random-label extras.
+diagram's and wu2018.lr-batch-roles' configurations, on the corrupted set the same configurations with n/5
+random-label extras.
+
+The run cache keys an ensemble by its block of seeds. Under fixed seeds (first_share 1) this claim's first block
+of five is those claims' five, so their clean runs are read from the cache; under the sequential design each claim
+blocks its seeds by its own looks (5, 5, 10 here; 3, 3, 6 for wu2018.lr-batch-roles), and the same models are
+trained again here.
 """
 from dataclasses import replace
 
@@ -24,7 +29,8 @@ from sgdcheck.setups import accuracy, fashion_fnn, held_out
 from sgdcheck.stats import compare
 
 LARGE_LR, SMALL_LR = 0.5, 0.2          # the stability diagram's step and wu2018.lr-batch-roles' smaller one
-SEEDS, BLOCK = 10, 5           # seeds per cell, trained in ensembles of 5 (the first block is the shared runs')
+SEEDS, BLOCK = 10, 5           # seeds per cell, trained in ensembles of 5 (under fixed seeds the first block is
+                               # the other claims' runs)
 ACCURACY_EFFECT = 0.002                # 0.2 points of test accuracy (see the thresholds)
 RIVAL = 0.3                            # the rival's band for the correlation on the corrupted set
 MIN_MARGIN = 1.0                       # half-widths a verdict must be decided by (see the thresholds)
@@ -137,8 +143,9 @@ def _batches(scale, n: int) -> dict:
 def _jobs(scale, device) -> list[tuple[str, Ensemble]]:
     """(data set, ensemble) for every cell of the grid on both data sets, SEEDS seeds in ensembles of BLOCK. The
     clean cells are the configurations of the stability diagram (eta = 0.5) and of wu2018.lr-batch-roles (eta = 0.2,
-    SGD), so their first five seeds come from the cache; the corrupted cells add n/5 random-label extras, one
-    draw (data seed 0) for every model, and twice the step budget (random labels take longer to fit)."""
+    SGD), whose first five seeds come from the cache under fixed seeds (see the module docstring); the corrupted
+    cells add n/5 random-label extras, one draw (data seed 0) for every model, and twice the step budget (random
+    labels take longer to fit)."""
     setup = fashion_fnn(scale, device, n=scale.pick(smoke=500, full=1000, paper=1000))
     n = setup.config.n
     budget = scale.pick(smoke=20000, full=40000, paper=200000)
