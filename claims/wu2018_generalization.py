@@ -11,8 +11,7 @@ random-label extras.
 
 The run cache keys an ensemble by its block of seeds. Under fixed seeds (first_share 1) this claim's first block
 of five is those claims' five, so their clean runs are read from the cache; under the sequential design each claim
-blocks its seeds by its own looks (5, 5, 10 here; 3, 3, 6 for wu2018.lr-batch-roles), and the same models are
-trained again here.
+blocks its seeds by its own looks (5, 5, 10 here; 3, 3, 6 there), and the same models are trained again here.
 """
 from dataclasses import replace
 
