@@ -5,14 +5,7 @@ from sgdcheck.scale import get_scale
 from sgdcheck.setups import fashion_fnn
 
 
-@pytest.fixture(autouse=True)
-def _fashion_mnist():
-    from sgdcheck.data import load
-    from sgdcheck.errors import DataError
-    try:
-        load("fashion-mnist")
-    except DataError as error:
-        pytest.skip(f"FashionMNIST is not on this machine: {error}")
+pytestmark = pytest.mark.usefixtures("fashion_mnist")
 
 
 @pytest.mark.parametrize("scale_name", ["smoke", "full", "paper"])

@@ -63,13 +63,8 @@ def _claim_module(name):
     return module
 
 
+@pytest.mark.usefixtures("fashion_mnist")
 def test_the_gd_minima_are_one_run_set_for_three_claims():
-    from sgdcheck.data import load
-    from sgdcheck.errors import DataError
-    try:
-        load("fashion-mnist")
-    except DataError as error:
-        pytest.skip(f"FashionMNIST is not on this machine: {error}")
     scale = get_scale("smoke")
     sharpness, escape, noise = (_claim_module(n) for n in ("wu2018_gd_sharpness", "wu2018_escape",
                                                             "poggio_gaussian_noise"))

@@ -12,14 +12,7 @@ from sgdcheck.scale import get_scale
 from sgdcheck.setups import fashion_fnn
 
 
-@pytest.fixture(autouse=True)
-def _fashion_mnist():
-    from sgdcheck.data import load
-    from sgdcheck.errors import DataError
-    try:
-        load("fashion-mnist")
-    except DataError as error:
-        pytest.skip(f"FashionMNIST is not on this machine: {error}")
+pytestmark = pytest.mark.usefixtures("fashion_mnist")
 
 
 def _entries(jobs) -> set:
