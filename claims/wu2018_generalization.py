@@ -94,7 +94,7 @@ CLAIM = Claim(
         Deviation("sizes", "the corrupted runs get twice the step budget (40,000 at smoke, 80,000 at full)",
                   "random labels take longer to fit; the budget only stops runs that do not converge"),
         Deviation("sampling", "the theory's uniform B-subsets (the stability diagram's sampling)",
-                  "the clean runs are shared with the claims on the stability box"),
+                  "the clean cells are the stability box claims' configurations, trained with their sampler"),
     ),
     thresholds=(
         Threshold("ACCURACY_EFFECT = 0.002: each gain (smaller batch, larger step) and each corrupted-minus-clean "
@@ -128,8 +128,9 @@ CLAIM = Claim(
                   "1e-4'); a model that did not fit its data is not a minimum"),
     ),
     notes="Gains are paired by seed: the two cells of a comparison start from the same initialisation. The clean "
-          "set's GD runs at eta = 0.2 and the seeds past the fifth are this claim's own; the other clean runs are "
-          "shared with the stability diagram (eta = 0.5) or wu2018.lr-batch-roles (eta = 0.2, SGD).",
+          "set's GD runs at eta = 0.2 and the seeds past the fifth are this claim's own; the other clean cells are "
+          "the stability diagram's (eta = 0.5) or wu2018.lr-batch-roles' (eta = 0.2, SGD) models, read from the "
+          "run cache only where the two claims block their seeds alike (under fixed seeds).",
 )
 
 def _batches(scale, n: int) -> dict:
