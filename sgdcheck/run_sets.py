@@ -20,7 +20,8 @@ SMALL_STEP, SMALL_STEP_BUDGET = 0.1, 4000.0   # below eta = 0.1, GD's step budge
 
 
 def gd_sharpness_lrs(scale: Scale) -> tuple:
-    """The step sizes of wu2018.gd-sharpness at this scale (Table 2's at paper scale, but eta = 0.01; see the claim)."""
+    """The step sizes of the shared GD minima at this scale: wu2018.gd-sharpness's at smoke and full; at paper scale
+    Table 2's but eta = 0.01, which that claim adds to its own runs (about 30 minutes of one H100)."""
     return scale.pick(smoke=(0.5, 1.0, 2.0), full=(0.05, 0.5, 1.0, 2.0), paper=GD_SHARPNESS_PAPER_LRS[1:])
 
 

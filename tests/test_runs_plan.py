@@ -74,6 +74,14 @@ def test_the_gd_minima_are_one_run_set_for_three_claims():
     assert len(jobs) == len(minima) == 3 and run_count(jobs) == 15
 
 
+@pytest.mark.usefixtures("fashion_mnist")
+def test_gd_sharpness_runs_every_step_of_table_2_at_paper_scale_only():
+    claim = _claim_module("wu2018_gd_sharpness")
+    budgets = {job.lrs[0]: job.config.max_steps for job in claim.planned_runs(get_scale("paper"), "cpu")}
+    assert sorted(budgets) == [0.01, 0.05, 0.1, 0.5, 1.0, 5.0] and budgets[0.01] == 400000
+    assert all(0.01 not in job.lrs for name in ("smoke", "full") for job in claim.planned_runs(get_scale(name), "cpu"))
+
+
 def test_an_ensemble_job_through_the_local_executor_equals_the_serial_one(tmp_path):
     pytest.importorskip("submitit")
     job = Ensemble(DIGITS, (0, 1), (0.5, 0.1))
