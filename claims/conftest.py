@@ -7,8 +7,9 @@ runs on two cores (pytest-xdist, one worker a core, one thread a worker), measur
 17 in a run of the whole suite (2026-12-05), the last 6 in a run of the test command itself (2026-12-07, 916 s).
 Tests that read one shared computation (an xdist group, a shared run set) pay for it in whichever of them runs
 first, so leaving some out moves that cost onto the rest: the test command's own cold run is what to measure. A
-claim whose smoke run grows past a minute there belongs here, one that shrinks below it can leave. The list lives here, not in the claim modules, because a claim's code hash (sgdcheck.report.stale)
-covers its module: marking a module would make its report entries stale without changing any result.
+claim whose smoke run grows past a minute there belongs here, one that shrinks below it can leave. The list lives
+here, not in the claim modules, because a claim's code hash (sgdcheck.report.stale) covers its module: marking a
+module would make its report entries stale without changing any result.
 """
 import pytest
 
